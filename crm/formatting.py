@@ -1,0 +1,18 @@
+"""Numbers the way Indonesians write them, whatever the interface language.
+
+Rupiah has no minor unit in daily use and groups thousands with dots:
+``Rp 12.500.000``; percentages use a decimal comma: ``37,5%``.
+"""
+
+
+def format_rupiah(amount):
+    if amount is None:
+        return "-"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}Rp {abs(int(amount)):,}".replace(",", ".")
+
+
+def format_percent(value, decimals=1):
+    if value is None:
+        return "-"
+    return f"{value:.{decimals}f}".replace(".", ",") + "%"

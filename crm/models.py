@@ -1,0 +1,284 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.phones import InvalidPhoneNumber, normalize_phone
+
+
+class WhatsAppNumberField(models.CharField):
+    """A phone number stored normalised (``6281234567890``); blank is NULL.
+
+    Normalising in to_python makes model validation (and so the admin's
+    uniqueness check) compare numbers, not spellings; normalising again in
+    pre_save keeps code paths that skip validation (bulk_create, scripts)
+    from storing a second spelling of an existing number.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_phone(value)
+        except InvalidPhoneNumber as error:
+            raise ValidationError(str(error), code="invalid_phone") from error
+
+    def pre_save(self, model_instance, add):
+        value = self.to_python(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class Customer(models.Model):
+    class Source(models.TextChoices):
+        WHATSAPP = "whatsapp", "WhatsApp"
+        INSTAGRAM = "instagram", "Instagram"
+        FACEBOOK = "facebook", "Facebook"
+        MARKETPLACE = "marketplace", _("Marketplace")
+        REFERRAL = "referral", _("Referral")
+        WALK_IN = "walk_in", _("Walk-in")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200)
+    phone = WhatsAppNumberField(
+        _("WhatsApp number"),
+        unique=True,
+        help_text=_("Any format: 0812-3456-7890, +62 812 3456 7890, 62812 3456 7890."),
+        error_messages={"unique": _("A customer with this WhatsApp number already exists.")},
+    )
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    business_name = models.CharField(_("business name"), max_length=200, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.WHATSAPP
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    whatsapp_opt_out = models.BooleanField(
+        _("opted out of WhatsApp"),
+        default=False,
+        help_text=_("The customer asked not to receive WhatsApp messages."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        db_index=False,  # indexed by customer_owner_created
+
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at"]
+        # Each list filter is paired with the list's sort order (ascending, so a
+        # backward scan yields "newest first, then highest id"), so a filtered
+        # first page reads 100 index entries instead of sorting the table.
+        indexes = [
+            models.Index(fields=["source", "created_at"], name="customer_source_created"),
+            models.Index(fields=["city", "created_at"], name="customer_city_created"),
+            models.Index(fields=["owner", "created_at"], name="customer_owner_created"),
+            models.Index(fields=["name"], name="customer_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Stage(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    CONTACTED = "contacted", _("Contacted")
+    PROPOSAL = "proposal", _("Proposal")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+CLOSED_STAGES = {Stage.WON: Status.WON, Stage.LOST: Status.LOST}
+
+
+_NOT_LOADED = object()
+
+
+def status_for_stage(stage):
+    """The pipeline status a stage belongs to: won, lost, or open for the rest."""
+    return CLOSED_STAGES.get(stage, Status.OPEN)
+
+
+class Opportunity(models.Model):
+    """A sale being chased through the pipeline.
+
+    ``status`` and ``closed_at`` are derived from ``stage`` in save(); every
+    stage change is written to StageChange.
+    """
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        # A customer's deals are the business's sales record: never cascade.
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        # Indexed by opp_customer_created below, which also serves the FK.
+        db_index=False,
+    )
+    title = models.CharField(_("title"), max_length=200, help_text=_("What is being sold."))
+    amount = models.BigIntegerField(
+        _("amount (Rp)"),
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(999_999_999_999_999)],
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.PROSPECT
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, editable=False
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+        db_index=False,  # indexed by opp_owner_created
+
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["stage", "created_at"], name="opp_stage_created"),
+            models.Index(fields=["status", "created_at"], name="opp_status_created"),
+            models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
+            models.Index(fields=["customer", "created_at"], name="opp_customer_created"),
+            models.Index(fields=["expected_close_date"], name="opp_expected_close"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(stage=Stage.LOST) | ~Q(lost_reason=""),
+                name="opp_lost_needs_reason",
+                violation_error_message=_("A lost opportunity needs a lost reason."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="opp_amount_not_negative"
+            ),
+        ]
+
+    # The stage as last loaded or saved, to tell in save() whether it changed.
+    _saved_stage = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Read from __dict__: a deferred stage must not cost a query per row.
+        instance._saved_stage = instance.__dict__.get("stage", _NOT_LOADED)
+        return instance
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.stage == Stage.LOST and not self.lost_reason.strip():
+            raise ValidationError(
+                {"lost_reason": _("Say why the opportunity was lost.")}, code="lost_reason"
+            )
+
+    def save(self, *args, changed_by=None, **kwargs):
+        """Save, applying the stage rules and recording a stage change.
+
+        ``changed_by`` is the user who made the change, for the stage history.
+        """
+        if self._saved_stage is _NOT_LOADED:
+            self._saved_stage = (
+                type(self).objects.filter(pk=self.pk).values_list("stage", flat=True).first()
+            )
+        stage_changed = self.stage != self._saved_stage
+        self.status = status_for_stage(self.stage)
+        if self.status == Status.OPEN:
+            self.closed_at = None
+        elif stage_changed or self.closed_at is None:
+            self.closed_at = timezone.now()
+        if self.stage != Stage.LOST:
+            self.lost_reason = ""
+        if stage_changed and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"], "stage", "status", "closed_at", "lost_reason"
+            }
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if stage_changed:
+                StageChange.objects.create(
+                    opportunity=self,
+                    from_stage=self._saved_stage or "",
+                    to_stage=self.stage,
+                    changed_at=self.updated_at,
+                    changed_by=changed_by,
+                )
+        self._saved_stage = self.stage
+
+    def move_to_stage(self, stage, *, by=None, lost_reason=""):
+        """Move the opportunity to ``stage``, validating the stage rules first."""
+        self.stage = stage
+        if lost_reason:
+            self.lost_reason = lost_reason
+        self.full_clean()
+        self.save(changed_by=by)
+
+
+class StageChange(models.Model):
+    """One move of an opportunity from a stage to another (creation has no from)."""
+
+    opportunity = models.ForeignKey(
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+    )
+    from_stage = models.CharField(_("from"), max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(_("to"), max_length=20, choices=Stage.choices)
+    changed_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["opportunity", "changed_at", "pk"]
+        indexes = [models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_when")]
+
+    def __str__(self):
+        return f"{self.get_from_stage_display() or '-'} → {self.get_to_stage_display()}"

@@ -1,0 +1,78 @@
+"""WhatsApp numbers: one normalised form for storage, matching and sending.
+
+A number is stored as its E.164 digits without the "+" (``6281234567890``),
+the form KirimWA and wa.me expect. Users type numbers every which way
+(``0812-3456-7890``, ``+62 812 3456 7890``, ``62812 3456 7890``); they all
+normalise to the same digits, so the number can be the customer's identity.
+"""
+
+import re
+
+import phonenumbers
+from django.utils.translation import gettext as _
+
+DEFAULT_REGION = "ID"
+INDONESIA_CALLING_CODE = "62"
+
+# What a search term may contain to be read as (part of) a phone number.
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-]+$")
+_NON_DIGITS = re.compile(r"\D")
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text is not a valid phone number; str() is a message for the user."""
+
+
+def normalize_phone(raw):
+    """Return the number as E.164 digits without "+", or raise InvalidPhoneNumber.
+
+    Numbers without a country code are read as Indonesian.
+    """
+    text = (raw or "").strip()
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def format_phone(digits):
+    """The stored digits in the readable international form, e.g. +62 812-3456-7890."""
+    if not digits:
+        return ""
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def whatsapp_chat_url(digits):
+    """Click-to-chat link that opens a chat with the number in WhatsApp."""
+    return f"https://wa.me/{digits}"
+
+
+def phone_search_prefix(term):
+    """The stored-form prefix a search term stands for, or None if it is not a number.
+
+    ``0812 3456`` and ``812345`` are the start of a local mobile number and
+    become ``6281234...``; ``+62 812`` and ``62812`` already carry the country
+    code. The result is matched as a prefix of the indexed phone column, so a
+    search never scans the table.
+    """
+    term = term.strip()
+    if not _PHONE_LIKE.match(term):
+        return None
+    digits = _NON_DIGITS.sub("", term)
+    if len(digits) < 3:
+        return None
+    if term.startswith("+"):
+        return digits
+    if digits.startswith("0"):
+        return INDONESIA_CALLING_CODE + digits.lstrip("0")
+    if digits.startswith("8"):
+        # Indonesian mobile numbers are 08xx locally; people often drop the 0.
+        return INDONESIA_CALLING_CODE + digits
+    return digits
