@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The MySQL driver needs system headers, so it is installed only when the
+# database is MySQL/MariaDB.
+ifneq (,$(filter mysql%,$(DATABASE_URL)))
+REQUIREMENTS_DB := requirements-mysql.txt
+endif
+
+.PHONY: run test bench lint messages clean-db
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-%: requirements.txt requirements-dev.txt requirements-mysql.txt | $(VENV)/bin/python
+	$(PIP) install -r requirements-dev.txt $(if $(filter mysql,$*),-r requirements-mysql.txt)
+	touch $@
+
+INSTALLED := $(VENV)/.installed-$(if $(REQUIREMENTS_DB),mysql,base)
+
+# A local .env with DEBUG on and a fresh secret key, written once.
+.env:
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env (DEBUG on, new SECRET_KEY) for local use."
+
+run: $(INSTALLED) .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py create_demo_admin
+	@echo "Starting the task worker and the web server on http://$(HOST):$(PORT)/ (Ctrl+C stops both)"
+	trap 'kill 0' EXIT; \
+	$(PY) manage.py db_worker & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-mysql
+	$(PY) bench/changelist.py $(BENCH_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+
+# Regenerate the translation catalogue after changing user-facing strings
+# (needs GNU gettext: apt-get install gettext).
+messages: $(INSTALLED)
+	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=bench
+	$(PY) manage.py compilemessages -l id --ignore=.venv

@@ -1,0 +1,34 @@
+import itertools
+
+import pytest
+
+from crm.demo_data import demo_phone
+from crm.models import Customer, Opportunity
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_customer(db):
+    """Build and save a customer; every call gets a distinct valid number."""
+
+    def make(**fields):
+        fields.setdefault("name", "Siti Rahayu")
+        fields.setdefault("phone", demo_phone(next(_numbers)))
+        return Customer.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_opportunity(make_customer):
+    def make(**fields):
+        if "customer" not in fields:
+            fields["customer"] = make_customer()
+        fields.setdefault("title", "Kripik tempe 100 bungkus")
+        fields.setdefault("amount", 800_000)
+        opportunity = Opportunity(**fields)
+        opportunity.save()
+        return opportunity
+
+    return make

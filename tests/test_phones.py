@@ -1,0 +1,58 @@
+import pytest
+
+from crm.phones import (
+    InvalidPhoneNumber,
+    format_phone,
+    normalize_phone,
+    phone_search_prefix,
+    whatsapp_chat_url,
+)
+
+
+@pytest.mark.parametrize("typed", ["0812-3456-7890", "+62 812 3456 7890", "62812 3456 7890"])
+def test_it_normalises_the_ways_people_type_a_number_to_one_form(typed):
+    assert normalize_phone(typed) == "6281234567890"
+
+
+def test_it_keeps_a_foreign_number_with_its_own_country_code():
+    assert normalize_phone("+60 12-345 6789") == "60123456789"
+
+
+@pytest.mark.parametrize("typed", ["081-234", "12345", "halo", "", "+62 0000"])
+def test_it_rejects_an_invalid_number_with_a_message_naming_it(typed):
+    with pytest.raises(InvalidPhoneNumber) as error:
+        normalize_phone(typed)
+    assert typed.strip() in str(error.value)
+
+
+def test_the_rejection_message_is_indonesian_by_default():
+    with pytest.raises(InvalidPhoneNumber, match="Nomor HP tidak valid: 081-234"):
+        normalize_phone("081-234")
+
+
+def test_it_shows_a_stored_number_readably():
+    assert format_phone("6281234567890") == "+62 812-3456-7890"
+
+
+def test_it_links_to_a_whatsapp_chat():
+    assert whatsapp_chat_url("6281234567890") == "https://wa.me/6281234567890"
+
+
+@pytest.mark.parametrize(
+    "term, prefix",
+    [
+        ("0812 3456", "628123456"),
+        ("0812-3456-7890", "6281234567890"),
+        ("812345", "62812345"),
+        ("+62 812", "62812"),
+        ("62812", "62812"),
+        ("(0342) 801", "62342801"),
+    ],
+)
+def test_it_reads_a_search_term_in_any_local_format_as_a_stored_prefix(term, prefix):
+    assert phone_search_prefix(term) == prefix
+
+
+@pytest.mark.parametrize("term", ["Siti", "kripik 50", "siti@contoh.id", "08", ""])
+def test_it_does_not_read_words_or_too_short_numbers_as_a_phone(term):
+    assert phone_search_prefix(term) is None
