@@ -5,11 +5,16 @@ Rupiah has no minor unit in daily use and groups thousands with dots:
 """
 
 
+def format_number(value):
+    """A whole number with dots between thousands: 12.500.000."""
+    return f"{int(value):,}".replace(",", ".")
+
+
 def format_rupiah(amount):
     if amount is None:
         return "-"
     sign = "-" if amount < 0 else ""
-    return f"{sign}Rp {abs(int(amount)):,}".replace(",", ".")
+    return f"{sign}Rp {format_number(abs(amount))}"
 
 
 def format_percent(value, decimals=1):

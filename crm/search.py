@@ -14,7 +14,8 @@ the whole table. Here a term is read for what it is instead:
 import re
 
 from django.db import connections
-from django.db.models import BooleanField, Func, Q, Value
+from django.db.models import FloatField, Func, Q, Value
+from django.db.models.lookups import GreaterThan
 
 from crm.phones import phone_search_prefix
 
@@ -22,11 +23,15 @@ from crm.phones import phone_search_prefix
 _FULLTEXT_OPERATORS = re.compile(r'[+\-<>()~*"@]+')
 
 
-class FullTextMatch(Func):
-    """``MATCH (columns) AGAINST (query IN BOOLEAN MODE)``, usable in filter()."""
+class FullTextScore(Func):
+    """``MATCH (columns) AGAINST (query IN BOOLEAN MODE)``: a row's relevance.
 
-    output_field = BooleanField()
-    conditional = True
+    Filter with ``GreaterThan(FullTextScore(...), 0)``: Django compares a
+    bare conditional expression with ``= TRUE`` on MySQL, which is false for
+    a relevance like 0.09; ``> 0`` still uses the FULLTEXT index.
+    """
+
+    output_field = FloatField()
 
     def __init__(self, *columns, query):
         super().__init__(*columns, Value(query))
@@ -50,9 +55,32 @@ def _words(term):
     return _FULLTEXT_OPERATORS.sub(" ", term).split()
 
 
-def boolean_fulltext_query(term):
+# InnoDB indexes no word shorter than innodb_ft_min_token_size (3) and none
+# of its default stopwords; a required one ("+bu*") makes every search fail.
+FULLTEXT_MIN_WORD_LENGTH = 3
+INNODB_STOPWORDS = {
+    "about", "are", "com", "for", "from", "how", "that", "the", "this", "was", "what",
+    "when", "where", "who", "will", "with", "und", "www",
+}
+
+
+def _indexable(word):
+    return len(word) >= FULLTEXT_MIN_WORD_LENGTH and word.lower() not in INNODB_STOPWORDS
+
+
+def boolean_fulltext_query(words):
     """Every word required, each as a prefix: ``siti kripik`` -> ``+siti* +kripik*``."""
-    return " ".join(f"+{word}*" for word in _words(term))
+    return " ".join(f"+{word}*" for word in words)
+
+
+def _contains_each(words, fields):
+    condition = Q()
+    for word in words:
+        any_field = Q()
+        for field in fields:
+            any_field |= Q(**{f"{field}__icontains": word})
+        condition &= any_field
+    return condition
 
 
 def uses_fulltext(queryset):
@@ -61,15 +89,18 @@ def uses_fulltext(queryset):
 
 def name_filter(queryset, term, fields):
     """A Q matching ``term`` against the text ``fields`` (all words, any field)."""
-    if uses_fulltext(queryset):
-        return Q(FullTextMatch(*fields, query=boolean_fulltext_query(term)))
-    condition = Q()
-    for word in _words(term):
-        any_field = Q()
-        for field in fields:
-            any_field |= Q(**{f"{field}__icontains": word})
-        condition &= any_field
-    return condition
+    words = _words(term)
+    if not uses_fulltext(queryset):
+        return _contains_each(words, fields)
+    indexed = [word for word in words if _indexable(word)]
+    if not indexed:
+        # Only short words ("Bu", "Ani"): a prefix of the indexed name.
+        return Q(**{f"{fields[0]}__istartswith": " ".join(words)})
+    # The index finds the candidates; short words then narrow them down.
+    score = FullTextScore(*fields, query=boolean_fulltext_query(indexed))
+    return Q(GreaterThan(score, 0)) & _contains_each(
+        [word for word in words if not _indexable(word)], fields
+    )
 
 
 def customer_filter(queryset, term):

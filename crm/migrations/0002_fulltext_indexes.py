@@ -27,6 +27,8 @@ def drop_fulltext_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # MySQL cannot run DDL inside a transaction.
+    atomic = False
     dependencies = [("crm", "0001_initial")]
 
     operations = [migrations.RunPython(create_fulltext_indexes, drop_fulltext_indexes)]
