@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")
+# The suite runs on its own settings, not on a developer's local .env.
+os.environ["ENV_FILE"] = ""
 
 from project.settings import *  # noqa: E402, F403
 
@@ -13,3 +15,4 @@ STORAGES["staticfiles"] = {  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests; nothing to scan at start
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
