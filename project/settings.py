@@ -169,6 +169,9 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 # --- Admin (jazzmin) --------------------------------------------------------
 
 LOGIN_URL = "admin:login"
+# jazzmin's login form posts no "next", so without this a direct login lands
+# on Django's default /accounts/profile/, which does not exist here.
+LOGIN_REDIRECT_URL = "admin:index"
 
 JAZZMIN_SETTINGS = {
     "site_title": "CRM UMKM",
@@ -189,7 +192,8 @@ JAZZMIN_SETTINGS = {
         "crm.customer": "fas fa-address-book",
         "crm.opportunity": "fas fa-funnel-dollar",
     },
-    "hide_apps": ["django_tasks_db"],
+    # Background task results are for operators, not shop owners.
+    "hide_apps": ["django_tasks_database"],
     "changeform_format": "horizontal_tabs",
 }
 JAZZMIN_UI_TWEAKS = {

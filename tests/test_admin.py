@@ -281,3 +281,13 @@ def test_deleting_a_customer_with_opportunities_is_refused_in_the_admin(
 def test_a_new_record_starts_owned_by_the_user(admin_client, admin_user):
     form = admin_client.get(reverse("admin:crm_opportunity_add")).context["adminform"].form
     assert form.initial["owner"] == admin_user.pk
+
+
+def test_logging_in_from_the_login_page_lands_on_the_admin(client, admin_user):
+    admin_user.set_password("rahasia-123")
+    admin_user.save()
+    response = client.post(
+        reverse("admin:login"), {"username": admin_user.username, "password": "rahasia-123"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
