@@ -19,10 +19,6 @@ if not shutil.which(CHROMIUM):
     )
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the
-# test makes between browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {
@@ -39,10 +35,14 @@ VIEWPORTS = {
 
 @pytest.fixture(scope="module")
 def browser():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # test makes between browser steps are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
