@@ -195,21 +195,8 @@ class Opportunity(models.Model):
     # The stage as last loaded or saved, to tell in save() whether it changed.
     _saved_stage = None
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Read from __dict__: a deferred stage must not cost a query per row.
-        instance._saved_stage = instance.__dict__.get("stage", _NOT_LOADED)
-        return instance
-
     def __str__(self):
         return self.title
-
-    def clean(self):
-        if self.stage == Stage.LOST and not self.lost_reason.strip():
-            raise ValidationError(
-                {"lost_reason": _("Say why the opportunity was lost.")}, code="lost_reason"
-            )
 
     def save(self, *args, changed_by=None, **kwargs):
         """Save, applying the stage rules and recording a stage change.
@@ -243,6 +230,19 @@ class Opportunity(models.Model):
                     changed_by=changed_by,
                 )
         self._saved_stage = self.stage
+
+    def clean(self):
+        if self.stage == Stage.LOST and not self.lost_reason.strip():
+            raise ValidationError(
+                {"lost_reason": _("Say why the opportunity was lost.")}, code="lost_reason"
+            )
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Read from __dict__: a deferred stage must not cost a query per row.
+        instance._saved_stage = instance.__dict__.get("stage", _NOT_LOADED)
+        return instance
 
     def move_to_stage(self, stage, *, by=None, lost_reason=""):
         """Move the opportunity to ``stage``, validating the stage rules first."""

@@ -19,6 +19,31 @@ def page_queries(captured, table):
     ]
 
 
+def add_customer(client, **fields):
+    """Submit the admin's add-customer form with ``fields``."""
+    data = {
+        "source": "whatsapp",
+        "opportunities-TOTAL_FORMS": "0",
+        "opportunities-INITIAL_FORMS": "0",
+        **fields,
+    }
+    return client.post(reverse("admin:crm_customer_add"), data)
+
+
+def change_opportunity(client, opportunity, **fields):
+    """Submit the admin's change form of ``opportunity`` with ``fields`` changed."""
+    data = {
+        "customer": opportunity.customer_id,
+        "title": opportunity.title,
+        "amount": str(opportunity.amount),
+        "stage": opportunity.stage,
+        "stage_changes-TOTAL_FORMS": "0",
+        "stage_changes-INITIAL_FORMS": "0",
+        **fields,
+    }
+    return client.post(reverse("admin:crm_opportunity_change", args=[opportunity.pk]), data)
+
+
 @pytest.fixture
 def pipeline(make_customer, make_opportunity, django_user_model):
     sales = django_user_model.objects.create_user("sari")
@@ -178,16 +203,8 @@ def test_opportunities_are_found_by_customer_phone_name_or_title(
 
 
 def test_adding_a_customer_through_the_form_normalises_the_phone(admin_client, admin_user):
-    response = admin_client.post(
-        reverse("admin:crm_customer_add"),
-        {
-            "name": "Bu Sum",
-            "phone": "0812-3456-7890",
-            "source": "whatsapp",
-            "owner": admin_user.pk,
-            "opportunities-TOTAL_FORMS": "0",
-            "opportunities-INITIAL_FORMS": "0",
-        },
+    response = add_customer(
+        admin_client, name="Bu Sum", phone="0812-3456-7890", owner=admin_user.pk
     )
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     assert Customer.objects.get().phone == "6281234567890"
@@ -197,32 +214,14 @@ def test_the_customer_form_reports_a_duplicate_number_in_another_format(
     admin_client, make_customer
 ):
     make_customer(name="Dewi", phone="0812-3456-7890")
-    response = admin_client.post(
-        reverse("admin:crm_customer_add"),
-        {
-            "name": "Dewi lagi",
-            "phone": "+62 812 3456 7890",
-            "source": "whatsapp",
-            "opportunities-TOTAL_FORMS": "0",
-            "opportunities-INITIAL_FORMS": "0",
-        },
-    )
+    response = add_customer(admin_client, name="Dewi lagi", phone="+62 812 3456 7890")
     assert response.status_code == 200
     assert "Pelanggan dengan nomor WhatsApp ini sudah ada." in response.content.decode()
     assert Customer.objects.count() == 1
 
 
 def test_the_customer_form_reports_an_invalid_number(admin_client):
-    response = admin_client.post(
-        reverse("admin:crm_customer_add"),
-        {
-            "name": "Dewi",
-            "phone": "081-234",
-            "source": "whatsapp",
-            "opportunities-TOTAL_FORMS": "0",
-            "opportunities-INITIAL_FORMS": "0",
-        },
-    )
+    response = add_customer(admin_client, name="Dewi", phone="081-234")
     assert "Nomor HP tidak valid: 081-234" in response.content.decode()
     assert not Customer.objects.exists()
 
@@ -231,17 +230,7 @@ def test_the_opportunity_form_records_the_stage_change_by_the_user(
     admin_client, admin_user, make_opportunity
 ):
     opportunity = make_opportunity(stage=Stage.NEGOTIATION)
-    response = admin_client.post(
-        reverse("admin:crm_opportunity_change", args=[opportunity.pk]),
-        {
-            "customer": opportunity.customer_id,
-            "title": opportunity.title,
-            "amount": "800000",
-            "stage": "won",
-            "stage_changes-TOTAL_FORMS": "0",
-            "stage_changes-INITIAL_FORMS": "0",
-        },
-    )
+    response = change_opportunity(admin_client, opportunity, stage="won")
     assert response.status_code == 302
     change = StageChange.objects.filter(opportunity=opportunity).last()
     assert (change.to_stage, change.changed_by) == ("won", admin_user)
@@ -250,18 +239,7 @@ def test_the_opportunity_form_records_the_stage_change_by_the_user(
 
 def test_the_opportunity_form_asks_for_a_lost_reason(admin_client, make_opportunity):
     opportunity = make_opportunity()
-    response = admin_client.post(
-        reverse("admin:crm_opportunity_change", args=[opportunity.pk]),
-        {
-            "customer": opportunity.customer_id,
-            "title": opportunity.title,
-            "amount": "800000",
-            "stage": "lost",
-            "lost_reason": "",
-            "stage_changes-TOTAL_FORMS": "0",
-            "stage_changes-INITIAL_FORMS": "0",
-        },
-    )
+    response = change_opportunity(admin_client, opportunity, stage="lost", lost_reason="")
     assert response.status_code == 200
     assert "Tuliskan alasan peluang ini batal." in response.content.decode()
     assert Opportunity.objects.get(pk=opportunity.pk).stage == Stage.PROSPECT

@@ -40,12 +40,13 @@ class Command(BaseCommand):
         customers = build_customers(
             rng, options["customers"], start_index=start_index, owners=owners
         )
-        first_new_id = (Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+        first_new_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         self.bulk_insert(Customer, customers, batch_size)
         customer_ids = list(
             Customer.objects.filter(pk__gt=first_new_id).values_list("pk", flat=True)
         ) or list(Customer.objects.values_list("pk", flat=True))
-        self.stdout.write(f"{len(customer_ids)} customers ready ({time.monotonic() - started:.0f} s)")
+        elapsed = time.monotonic() - started
+        self.stdout.write(f"{len(customer_ids)} customers ready ({elapsed:.0f} s)")
 
         remaining = options["opportunities"]
         while remaining > 0 and customer_ids:
