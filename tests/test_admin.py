@@ -269,3 +269,26 @@ def test_logging_in_from_the_login_page_lands_on_the_admin(client, admin_user):
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
+
+
+def test_an_opportunity_added_on_the_customer_page_records_who_added_it(
+    admin_client, admin_user, make_customer
+):
+    customer = make_customer(name="Dewi")
+    response = admin_client.post(
+        reverse("admin:crm_customer_change", args=[customer.pk]),
+        {
+            "name": "Dewi",
+            "phone": customer.phone,
+            "source": "whatsapp",
+            "opportunities-TOTAL_FORMS": "1",
+            "opportunities-INITIAL_FORMS": "0",
+            "opportunities-0-title": "Batik tulis 3 lembar",
+            "opportunities-0-amount": "1050000",
+            "opportunities-0-stage": "proposal",
+        },
+    )
+    assert response.status_code == 302
+    opportunity = customer.opportunities.get()
+    change = opportunity.stage_changes.get()
+    assert (change.to_stage, change.changed_by) == ("proposal", admin_user)
