@@ -3,20 +3,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm.changelists import LargeTableAdminMixin
-from crm.formatting import format_rupiah
-from crm.models import Customer, Opportunity, Stage, StageChange
+from crm.formatting import STAGE_COLOURS, format_rupiah
+from crm.models import Customer, Opportunity, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.search import search_customers, search_opportunities
-
-# Badge colour of each stage on the lists (Bootstrap contextual classes).
-STAGE_BADGE_CLASS = {
-    Stage.PROSPECT: "secondary",
-    Stage.CONTACTED: "info",
-    Stage.PROPOSAL: "primary",
-    Stage.NEGOTIATION: "warning",
-    Stage.WON: "success",
-    Stage.LOST: "danger",
-}
 
 
 class OwnedByCurrentUserMixin:
@@ -112,7 +102,7 @@ class OpportunityAdmin(LargeTableAdminMixin, OwnedByCurrentUserMixin, admin.Mode
 
     @admin.display(description=_("stage"), ordering="stage")
     def stage_badge(self, opportunity):
-        colour = STAGE_BADGE_CLASS[opportunity.stage]
+        colour = STAGE_COLOURS[opportunity.stage]
         return format_html(
             '<span class="badge badge-{0} bg-{0}">{1}</span>',
             colour,

@@ -109,8 +109,8 @@ def build_customers(rng, count, *, start_index=0, owners=(), now=None):
         )
 
 
-def build_opportunity(rng, customer_id, *, owners=(), now=None):
-    """One unsaved opportunity in a random stage, with its stage path.
+def build_opportunity(rng, customer_id, *, owners=(), now=None, days=365):
+    """One unsaved opportunity created in the last ``days``, in a random stage.
 
     Returns (opportunity, path) where path is [(stage, when), ...] from
     creation to the current stage.
@@ -119,7 +119,7 @@ def build_opportunity(rng, customer_id, *, owners=(), now=None):
     template, unit_price, low, high = rng.choice(PRODUCTS)
     quantity = rng.randint(low, high)
     stage = _weighted(rng, STAGE_WEIGHTS)
-    created_at = now - timedelta(days=rng.uniform(0, 365))
+    created_at = now - timedelta(days=rng.uniform(0, days))
     if stage in OPEN_PATH:
         path_stages = OPEN_PATH[: OPEN_PATH.index(stage) + 1]
     else:
@@ -137,6 +137,7 @@ def build_opportunity(rng, customer_id, *, owners=(), now=None):
         status=status_for_stage(stage),
         expected_close_date=(created_at + timedelta(days=rng.randint(7, 45))).date(),
         closed_at=closed_at,
+        stage_changed_at=path[-1][1],
         lost_reason=rng.choice(LOST_REASONS) if stage == Stage.LOST else "",
         owner_id=rng.choice(owners) if owners else None,
         created_at=created_at,

@@ -4,6 +4,9 @@ Rupiah has no minor unit in daily use and groups thousands with dots:
 ``Rp 12.500.000``; percentages use a decimal comma: ``37,5%``.
 """
 
+# Shown where a figure has nothing to be computed from (a rate of zero deals).
+NO_FIGURE = "–"
+
 
 def format_number(value):
     """A whole number with dots between thousands: 12.500.000."""
@@ -12,12 +15,27 @@ def format_number(value):
 
 def format_rupiah(amount):
     if amount is None:
-        return "-"
+        return NO_FIGURE
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp {format_number(abs(amount))}"
 
 
 def format_percent(value, decimals=1):
+    """``37,5%``; a whole number without decimals (``60%``); NO_FIGURE for None."""
     if value is None:
-        return "-"
+        return NO_FIGURE
+    if float(value).is_integer():
+        return f"{int(value)}%"
     return f"{value:.{decimals}f}".replace(".", ",") + "%"
+
+
+# Each pipeline stage's colour wherever it is shown (Bootstrap contextual
+# classes), so a stage looks the same on lists, board and dashboard.
+STAGE_COLOURS = {
+    "prospect": "secondary",
+    "contacted": "info",
+    "proposal": "primary",
+    "negotiation": "warning",
+    "won": "success",
+    "lost": "danger",
+}

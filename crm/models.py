@@ -156,6 +156,9 @@ class Opportunity(models.Model):
     )
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    stage_changed_at = models.DateTimeField(
+        _("in this stage since"), default=timezone.now, editable=False
+    )
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -180,6 +183,22 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
             models.Index(fields=["customer", "created_at"], name="opp_customer_created"),
             models.Index(fields=["expected_close_date"], name="opp_expected_close"),
+            # Pipeline board: the newest cards of one stage column.
+            models.Index(fields=["stage", "stage_changed_at"], name="opp_stage_since"),
+            # Dashboard (crm/dashboard.py), each covering so a period reads only
+            # its date range of one index:
+            # opportunities created in a period by owner and stage, and the
+            # monthly closing-rate trend;
+            models.Index(
+                fields=["created_at", "owner", "stage", "amount"], name="opp_created_cover"
+            ),
+            # opportunities closed in a period: win rate, won value, days to win;
+            models.Index(
+                fields=["closed_at", "status", "owner", "amount", "created_at"],
+                name="opp_closed_cover",
+            ),
+            # top lost reasons of a period.
+            models.Index(fields=["stage", "closed_at", "lost_reason"], name="opp_lost_reasons"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -209,15 +228,19 @@ class Opportunity(models.Model):
             )
         stage_changed = self.stage != self._saved_stage
         self.status = status_for_stage(self.stage)
+        now = timezone.now()
+        if stage_changed:
+            self.stage_changed_at = now
         if self.status == Status.OPEN:
             self.closed_at = None
         elif stage_changed or self.closed_at is None:
-            self.closed_at = timezone.now()
+            self.closed_at = now
         if self.stage != Stage.LOST:
             self.lost_reason = ""
         if stage_changed and kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {
-                *kwargs["update_fields"], "stage", "status", "closed_at", "lost_reason"
+                *kwargs["update_fields"],
+                "stage", "status", "closed_at", "lost_reason", "stage_changed_at",
             }
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -226,7 +249,7 @@ class Opportunity(models.Model):
                     opportunity=self,
                     from_stage=self._saved_stage or "",
                     to_stage=self.stage,
-                    changed_at=self.updated_at,
+                    changed_at=self.stage_changed_at,
                     changed_by=changed_by,
                 )
         self._saved_stage = self.stage

@@ -155,3 +155,15 @@ def test_a_negative_amount_is_invalid(make_opportunity):
 def test_the_amount_holds_a_trillion_rupiah(make_opportunity):
     opportunity = make_opportunity(amount=999_999_999_999)
     assert Opportunity.objects.get(pk=opportunity.pk).amount == 999_999_999_999
+
+
+def test_it_remembers_since_when_an_opportunity_is_in_its_stage(make_opportunity):
+    opportunity = make_opportunity()
+    entered_prospect = opportunity.stage_changed_at
+    opportunity.title = "Kripik tempe 200 bungkus"
+    opportunity.save()
+    assert Opportunity.objects.get(pk=opportunity.pk).stage_changed_at == entered_prospect
+    opportunity.move_to_stage(Stage.CONTACTED)
+    moved = Opportunity.objects.get(pk=opportunity.pk)
+    assert moved.stage_changed_at > entered_prospect
+    assert moved.stage_changed_at == moved.stage_changes.last().changed_at

@@ -1,7 +1,14 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from crm.formatting import format_number
+from crm.formatting import (
+    NO_FIGURE,
+    STAGE_COLOURS,
+    format_number,
+    format_percent,
+    format_rupiah,
+)
+from crm.sites import opportunity_list_url
 
 register = template.Library()
 
@@ -14,3 +21,44 @@ def result_count(cl):
     if paginator is not None and not getattr(paginator, "count_is_exact", True):
         return _("more than %(count)s") % {"count": count}
     return count
+
+
+@register.filter
+def rupiah(amount):
+    return format_rupiah(amount)
+
+
+@register.filter
+def percent(value):
+    return format_percent(value)
+
+
+@register.filter
+def number(value):
+    return NO_FIGURE if value is None else format_number(value)
+
+
+@register.filter
+def days(value):
+    """A number of days with one decimal and a decimal comma: 3,5."""
+    return NO_FIGURE if value is None else f"{value:.1f}".replace(".", ",")
+
+
+@register.filter
+def stage_colour(stage):
+    return STAGE_COLOURS.get(stage, "secondary")
+
+
+@register.simple_tag(takes_context=True)
+def opportunity_list(context, period=None, date_field="created_at", **lookups):
+    """The opportunity list filtered to the rows behind a dashboard figure.
+
+    ``period`` is anything with ``start`` and ``end`` (a dashboard period or a
+    month, either bound None when open); its range is applied to ``date_field``.
+    """
+    if period is not None:
+        if period.start is not None:
+            lookups[f"{date_field}__gte"] = period.start.isoformat()
+        if period.end is not None:
+            lookups[f"{date_field}__lt"] = period.end.isoformat()
+    return opportunity_list_url(context["opportunity_list_url"], **lookups)

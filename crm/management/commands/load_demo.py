@@ -44,6 +44,7 @@ class Command(BaseCommand):
         Opportunity.objects.update(
             created_at=F("created_at") + delta,
             closed_at=F("closed_at") + delta,
+            stage_changed_at=F("stage_changed_at") + delta,
             expected_close_date=F("expected_close_date") + delta,
         )
         StageChange.objects.update(changed_at=F("changed_at") + delta)

@@ -24,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--random-seed", type=int, default=2026)
         parser.add_argument(
+            "--days", type=int, default=365,
+            help="Spread the opportunities' creation over this many past days.",
+        )
+        parser.add_argument(
             "--with-history",
             action="store_true",
             help="Also write each opportunity's stage history (slower; for demo data).",
@@ -52,7 +56,9 @@ class Command(BaseCommand):
         while remaining > 0 and customer_ids:
             size = min(batch_size, remaining)
             built = [
-                build_opportunity(rng, rng.choice(customer_ids), owners=owners)
+                build_opportunity(
+                    rng, rng.choice(customer_ids), owners=owners, days=options["days"]
+                )
                 for _ in range(size)
             ]
             with transaction.atomic():

@@ -1,0 +1,265 @@
+"""The dashboard's figures: read-only aggregate queries returning plain data.
+
+Definitions (also in README.md and on the dashboard's tooltips):
+
+* **Closing rate** of a period = opportunities won ÷ opportunities created in
+  the period (every opportunity is a prospect contacted), as a percentage.
+  It follows the period's cohort: a deal created in March and won in May
+  counts for March.
+* **Win rate** of a period = won ÷ (won + lost) among the opportunities
+  *closed* in the period.
+
+Every figure is computed by the database; Python only adds up the few rows
+of the GROUP BY results (one per owner and stage). Five queries in all,
+whatever the number of opportunities, each reading the period's date range
+of a covering index (see the indexes declared on Opportunity).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Opportunity, Stage, Status
+
+PERIODS = {
+    "this_month": _("This month"),
+    "last_30_days": _("Last 30 days"),
+    "last_90_days": _("Last 90 days"),
+    "this_year": _("This year"),
+    "all_time": _("All time"),
+}
+DEFAULT_PERIOD = "this_month"
+TREND_MONTHS = 12
+TOP_LOST_REASONS = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    """A named time range from ``start`` (None: all time) up to now."""
+
+    key: str
+    start: datetime.datetime | None
+    # Every period runs to the present, so it has no upper bound.
+    end = None
+
+    @property
+    def label(self):
+        return PERIODS[self.key]
+
+
+def period_named(key, now=None):
+    """The period called ``key`` (one of PERIODS) as of ``now``, in local time."""
+    if key not in PERIODS:
+        raise ValueError(f"Unknown period {key!r}")
+    now = timezone.localtime(now)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = {
+        "this_month": today.replace(day=1),
+        "last_30_days": today - datetime.timedelta(days=29),
+        "last_90_days": today - datetime.timedelta(days=89),
+        "this_year": today.replace(month=1, day=1),
+        "all_time": None,
+    }
+    return Period(key, starts[key])
+
+
+def percentage(part, whole):
+    """``part`` as a percentage of ``whole``; None when there is nothing to divide."""
+    return None if not whole else 100 * part / whole
+
+
+@dataclass
+class StageFigures:
+    stage: str
+    label: str
+    count: int = 0
+    amount: int = 0
+
+
+@dataclass
+class Figures:
+    """The headline figures, for everyone or for one owner."""
+
+    created: int = 0
+    created_won: int = 0
+    open_value: int = 0
+    closed_won: int = 0
+    closed_lost: int = 0
+    won_value: int = 0
+    _won_days_total: float = 0.0
+
+    @property
+    def closing_rate(self):
+        return percentage(self.created_won, self.created)
+
+    @property
+    def win_rate(self):
+        return percentage(self.closed_won, self.closed_won + self.closed_lost)
+
+    @property
+    def average_days_to_win(self):
+        return self._won_days_total / self.closed_won if self.closed_won else None
+
+
+@dataclass
+class OwnerFigures(Figures):
+    owner_id: int | None = None
+    name: str = ""
+
+
+@dataclass
+class MonthFigures:
+    start: datetime.datetime
+    end: datetime.datetime
+    created: int
+    won: int
+
+    @property
+    def closing_rate(self):
+        return percentage(self.won, self.created)
+
+    # The trend chart's bar, in a 100-unit-high drawing (presentation only).
+    @property
+    def bar_height(self):
+        return round(self.closing_rate or 0)
+
+    @property
+    def bar_top(self):
+        return 100 - self.bar_height
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    totals: Figures
+    stages: list[StageFigures]
+    owners: list[OwnerFigures]
+    lost_reasons: list[tuple[str, int]]
+    months: list[MonthFigures] = field(default_factory=list)
+
+    @property
+    def max_stage_count(self):
+        """The largest stage count: the full width of the stage bars."""
+        return max((stage.count for stage in self.stages), default=0)
+
+
+def _in_range(field_name, period):
+    condition = Q()
+    if period.start is not None:
+        condition &= Q(**{f"{field_name}__gte": period.start})
+    if period.end is not None:
+        condition &= Q(**{f"{field_name}__lt": period.end})
+    return condition
+
+
+def _days(duration):
+    return duration.total_seconds() / 86400 if duration is not None else 0.0
+
+
+def build_dashboard(period, opportunities=None):
+    """All dashboard figures for ``period`` over ``opportunities`` (default: all)."""
+    if opportunities is None:
+        opportunities = Opportunity.objects.all()
+    opportunities = opportunities.order_by()
+    totals = Figures()
+    stages = {stage: StageFigures(stage, label) for stage, label in Stage.choices}
+    owners = {}
+
+    def owner(owner_id):
+        return owners.setdefault(owner_id, OwnerFigures(owner_id=owner_id))
+
+    # 1. The period's cohort: opportunities created in it, by owner and stage.
+    created = (
+        opportunities.filter(_in_range("created_at", period))
+        .values("owner_id", "stage")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+    )
+    for row in created:
+        stages[row["stage"]].count += row["count"]
+        stages[row["stage"]].amount += row["amount"] or 0
+        for figures in (totals, owner(row["owner_id"])):
+            figures.created += row["count"]
+            if row["stage"] == Stage.WON:
+                figures.created_won += row["count"]
+            elif row["stage"] != Stage.LOST:
+                figures.open_value += row["amount"] or 0
+
+    # 2. Opportunities closed in the period, by owner and outcome.
+    time_to_close = ExpressionWrapper(
+        F("closed_at") - F("created_at"), output_field=DurationField()
+    )
+    closed = (
+        opportunities.filter(_in_range("closed_at", period), closed_at__isnull=False)
+        .values("owner_id", "status")
+        .annotate(count=Count("pk"), amount=Sum("amount"), time_to_close=Avg(time_to_close))
+    )
+    for row in closed:
+        for figures in (totals, owner(row["owner_id"])):
+            if row["status"] == Status.WON:
+                figures.closed_won += row["count"]
+                figures.won_value += row["amount"] or 0
+                figures._won_days_total += _days(row["time_to_close"]) * row["count"]
+            else:
+                figures.closed_lost += row["count"]
+
+    # 3. Why deals were lost in the period.
+    lost_reasons = list(
+        opportunities.filter(_in_range("closed_at", period), stage=Stage.LOST)
+        .values_list("lost_reason")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
+    )
+
+    # 4. Owners' names, for the owners that appear above.
+    names = {
+        user.pk: user.get_full_name() or user.get_username()
+        for user in get_user_model().objects.filter(pk__in=[pk for pk in owners if pk])
+    }
+    for owner_id, figures in owners.items():
+        figures.name = names.get(owner_id, "")
+
+    return Dashboard(
+        period=period,
+        totals=totals,
+        stages=list(stages.values()),
+        owners=sorted(owners.values(), key=lambda o: (-o.created, o.name)),
+        lost_reasons=lost_reasons,
+        months=monthly_closing_rates(opportunities, timezone.now()),
+    )
+
+
+def month_starts(now, months=TREND_MONTHS):
+    """The local starts of the last ``months`` months, oldest first, and the next one."""
+    now = timezone.localtime(now)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    starts = [first]
+    for _month in range(months - 1):
+        starts.insert(0, (starts[0] - datetime.timedelta(days=1)).replace(day=1))
+    # The next month's start ends the current month.
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return [*starts, following]
+
+
+def monthly_closing_rates(opportunities, now):
+    """Created and won counts for each of the last 12 months, in one query.
+
+    Each month is a conditional count over one date range, so no database
+    time-zone function (and no MySQL time-zone tables) is needed.
+    """
+    bounds = month_starts(now)
+    aggregates = {}
+    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        in_month = Q(created_at__gte=start, created_at__lt=end)
+        aggregates[f"created_{i}"] = Count("pk", filter=in_month)
+        aggregates[f"won_{i}"] = Count("pk", filter=in_month & Q(stage=Stage.WON))
+    counts = opportunities.filter(
+        created_at__gte=bounds[0], created_at__lt=bounds[-1]
+    ).aggregate(**aggregates)
+    return [
+        MonthFigures(start, end, counts[f"created_{i}"], counts[f"won_{i}"])
+        for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+    ]

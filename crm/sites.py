@@ -1,0 +1,28 @@
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.urls import reverse
+
+from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
+
+
+class CrmAdminSite(admin.AdminSite):
+    """The admin, with the closing-rate dashboard on its index page."""
+
+    def index(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm("crm.view_opportunity"):
+            key = request.GET.get("period")
+            period = period_named(key if key in PERIODS else DEFAULT_PERIOD)
+            extra_context["dashboard"] = build_dashboard(period)
+            extra_context["periods"] = PERIODS
+            extra_context["opportunity_list_url"] = reverse(
+                "admin:crm_opportunity_changelist", current_app=self.name
+            )
+        return super().index(request, extra_context)
+
+
+def opportunity_list_url(base, **lookups):
+    """The opportunity list filtered by ``lookups`` (values None are left out)."""
+    query = {key: value for key, value in lookups.items() if value is not None}
+    return f"{base}?{urlencode(query)}" if query else base
