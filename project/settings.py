@@ -185,6 +185,14 @@ JAZZMIN_SETTINGS = {
     # Pages must not reach the internet: users are on flaky mobile data.
     "use_google_fonts_cdn": False,
     "order_with_respect_to": ["crm", "crm.customer", "crm.opportunity", "auth"],
+    "custom_links": {
+        "crm": [{
+            "name": _("Pipeline board"),
+            "url": "admin:crm_opportunity_board",
+            "icon": "fas fa-columns",
+            "permissions": ["crm.view_opportunity"],
+        }],
+    },
     "icons": {
         "auth": "fas fa-users-cog",
         "auth.user": "fas fa-user",

@@ -1,0 +1,75 @@
+"""The pipeline board: one column of cards per stage, and moving a card.
+
+Moving a card goes through Opportunity.move_to_stage, the same rules as the
+admin form: a lost deal needs a reason, a won one gets its closed_at, and the
+change is recorded with who made it.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.formatting import STAGE_COLOURS
+from crm.models import Stage
+
+# Newest cards shown per column; the rest are one "show more" link away.
+CARDS_PER_COLUMN = 20
+
+
+@dataclass
+class Card:
+    opportunity: object
+    days_in_stage: int
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str
+    cards: list
+    has_more: bool
+
+    @property
+    def colour(self):
+        return STAGE_COLOURS[self.stage]
+
+
+def board_columns(opportunities, per_column=None, now=None):
+    """A column per stage with its newest ``per_column`` (CARDS_PER_COLUMN) cards.
+
+    One indexed query per column (stage, then newest in that stage first),
+    plus one each for the cards' customers and owners.
+    """
+    now = now or timezone.now()
+    per_column = per_column or CARDS_PER_COLUMN
+    columns, shown = [], []
+    for stage, label in Stage.choices:
+        rows = list(
+            opportunities.filter(stage=stage).order_by("-stage_changed_at", "-pk")[
+                : per_column + 1
+            ]
+        )
+        cards = rows[:per_column]
+        shown.extend(cards)
+        columns.append(
+            Column(
+                stage=stage,
+                label=label,
+                cards=[Card(o, (now - o.stage_changed_at).days) for o in cards],
+                has_more=len(rows) > per_column,
+            )
+        )
+    prefetch_related_objects(shown, "customer", "owner")
+    return columns
+
+
+def move_opportunity(opportunity, stage, *, by, lost_reason=""):
+    """Move ``opportunity`` to ``stage``; ValidationError if the move breaks a rule."""
+    if stage not in Stage.values:
+        raise ValidationError(_("Unknown stage: %(stage)s") % {"stage": stage})
+    if stage == opportunity.stage:
+        return
+    opportunity.move_to_stage(stage, by=by, lost_reason=lost_reason.strip())

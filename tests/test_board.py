@@ -1,0 +1,195 @@
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from crm import board
+from crm.models import Opportunity, Stage
+
+BOARD = reverse("admin:crm_opportunity_board")
+MOVE = reverse("admin:crm_opportunity_board_move")
+
+
+def cards_by_stage(response):
+    return {
+        column.stage: [card.opportunity.title for card in column.cards]
+        for column in response.context["columns"]
+    }
+
+
+def test_the_board_has_a_column_per_stage_with_its_cards(admin_client, make_opportunity):
+    make_opportunity(title="Batik seragam", stage=Stage.PROPOSAL)
+    make_opportunity(title="Kripik 50", stage=Stage.WON)
+    response = admin_client.get(BOARD)
+    assert response.status_code == 200
+    columns = cards_by_stage(response)
+    assert list(columns) == Stage.values
+    assert columns["proposal"] == ["Batik seragam"]
+    assert columns["won"] == ["Kripik 50"]
+    html = response.content.decode()
+    assert "Rp 800.000" in html
+    assert "0 hari di tahap ini" in html
+
+
+def test_a_card_shows_how_long_it_has_been_in_its_stage(make_opportunity):
+    opportunity = make_opportunity(stage=Stage.NEGOTIATION)
+    later = opportunity.stage_changed_at + datetime.timedelta(days=9, hours=2)
+    columns = board.board_columns(Opportunity.objects.all(), now=later)
+    negotiation = next(c for c in columns if c.stage == "negotiation")
+    assert negotiation.cards[0].days_in_stage == 9
+
+
+def test_a_full_column_shows_the_newest_cards_and_a_link_to_the_rest(
+    admin_client, make_opportunity, monkeypatch
+):
+    monkeypatch.setattr(board, "CARDS_PER_COLUMN", 3)
+    for i in range(5):
+        make_opportunity(title=f"Kue {i}", stage=Stage.CONTACTED)
+    response = admin_client.get(BOARD)
+    assert cards_by_stage(response)["contacted"] == ["Kue 4", "Kue 3", "Kue 2"]
+    assert "?stage__exact=contacted" in response.content.decode()
+
+
+def test_the_board_filters_by_owner_and_search(
+    admin_client, make_opportunity, make_customer, django_user_model
+):
+    sari = django_user_model.objects.create_user("sari")
+    make_opportunity(title="Batik Sari", owner=sari)
+    make_opportunity(title="Batik lain")
+    make_opportunity(title="Kripik", customer=make_customer(phone="0812-3456-7890"))
+    assert cards_by_stage(admin_client.get(BOARD, {"owner": sari.pk}))["prospect"] == [
+        "Batik Sari"
+    ]
+    assert cards_by_stage(admin_client.get(BOARD, {"q": "0812 3456"}))["prospect"] == ["Kripik"]
+
+
+def test_the_board_runs_the_same_queries_for_few_or_many_cards(
+    admin_client, make_opportunity, django_user_model
+):
+    owner = django_user_model.objects.create_user("sari")
+    for stage in Stage.values:
+        make_opportunity(stage=stage, owner=owner, lost_reason="x")
+    admin_client.get(BOARD)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(BOARD)
+    for i in range(60):
+        make_opportunity(stage=Stage.values[i % 6], owner=owner, lost_reason="x")
+    with CaptureQueriesContext(connection) as many:
+        admin_client.get(BOARD)
+    assert len(many) == len(few)
+
+
+def test_moving_a_card_changes_the_stage_and_records_who_did_it(
+    admin_client, admin_user, make_opportunity
+):
+    opportunity = make_opportunity(stage=Stage.NEGOTIATION)
+    response = admin_client.post(MOVE, {"opportunity": opportunity.pk, "stage": "won"})
+    assert response.status_code == 302
+    assert response["Location"] == BOARD
+    opportunity.refresh_from_db()
+    assert opportunity.stage == Stage.WON and opportunity.closed_at is not None
+    change = opportunity.stage_changes.last()
+    assert (change.from_stage, change.to_stage, change.changed_by) == (
+        "negotiation", "won", admin_user
+    )
+    messages = [str(m) for m in admin_client.get(BOARD).context["messages"]]
+    assert messages == [f"“{opportunity.title}” sekarang di tahap Menang."]
+
+
+def test_moving_to_lost_needs_a_reason(admin_client, make_opportunity):
+    opportunity = make_opportunity(stage=Stage.PROPOSAL)
+    response = admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "lost", "lost_reason": "  "}, follow=True
+    )
+    assert "Tuliskan alasan peluang ini batal." in response.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.stage == Stage.PROPOSAL
+    assert opportunity.stage_changes.count() == 1
+
+    admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "lost", "lost_reason": "Mahal"}
+    )
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.lost_reason) == (Stage.LOST, "Mahal")
+
+
+def test_a_move_to_an_unknown_stage_is_refused(admin_client, make_opportunity):
+    opportunity = make_opportunity()
+    response = admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "paid"}, follow=True
+    )
+    assert "Tahap: Masukkan pilihan yang valid. paid bukan salah satu" in response.content.decode()
+    assert Opportunity.objects.get(pk=opportunity.pk).stage == Stage.PROSPECT
+
+
+def test_the_domain_refuses_an_unknown_stage_too(make_opportunity, admin_user):
+    from django.core.exceptions import ValidationError
+
+    opportunity = make_opportunity()
+    with pytest.raises(ValidationError):
+        board.move_opportunity(opportunity, "paid", by=admin_user)
+
+
+def test_a_move_of_a_missing_opportunity_is_not_found(admin_client):
+    assert admin_client.post(MOVE, {"opportunity": 999999, "stage": "won"}).status_code == 404
+
+
+def test_anonymous_users_cannot_move_anything(client, make_opportunity):
+    opportunity = make_opportunity()
+    response = client.post(MOVE, {"opportunity": opportunity.pk, "stage": "won"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert Opportunity.objects.get(pk=opportunity.pk).stage == Stage.PROSPECT
+
+
+def test_a_user_who_may_only_view_cannot_move(client, django_user_model, make_opportunity):
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_opportunity"))
+    client.force_login(viewer)
+    opportunity = make_opportunity()
+    assert client.get(BOARD).status_code == 200
+    assert 'name="stage"' not in client.get(BOARD).content.decode()
+    response = client.post(MOVE, {"opportunity": opportunity.pk, "stage": "won"})
+    assert response.status_code == 403
+    assert Opportunity.objects.get(pk=opportunity.pk).stage == Stage.PROSPECT
+
+
+def test_a_user_without_view_permission_cannot_see_the_board(client, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(BOARD).status_code == 403
+
+
+def test_a_move_needs_a_csrf_token(admin_user, make_opportunity):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    opportunity = make_opportunity()
+    response = client.post(MOVE, {"opportunity": opportunity.pk, "stage": "won"})
+    assert response.status_code == 403
+    assert Opportunity.objects.get(pk=opportunity.pk).stage == Stage.PROSPECT
+
+
+def test_a_move_is_post_only(admin_client):
+    assert admin_client.get(MOVE).status_code == 405
+
+
+def test_after_a_move_the_board_keeps_its_filters_but_never_leaves_the_site(
+    admin_client, make_opportunity
+):
+    opportunity = make_opportunity()
+    kept = admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "contacted", "next": BOARD + "?q=batik"}
+    )
+    assert kept["Location"] == BOARD + "?q=batik"
+    away = admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "proposal", "next": "https://evil.example/"}
+    )
+    assert away["Location"] == BOARD
+
+
+def test_the_board_is_in_the_menu(admin_client):
+    assert f'href="{BOARD}"' in admin_client.get(reverse("admin:index")).content.decode()
