@@ -78,6 +78,8 @@ def test_the_admin_pages_work_in_a_real_browser(
     opportunity = demo_pipeline.opportunities.get()
     for path in [
         "/admin/",
+        "/admin/?period=all_time",
+        "/admin/crm/opportunity/board/",
         "/admin/crm/customer/",
         "/admin/crm/customer/?q=0812+3456",
         "/admin/crm/customer/add/",
@@ -96,5 +98,26 @@ def test_the_admin_pages_work_in_a_real_browser(
             assert not too_wide, f"{path} is wider than the phone screen"
     page.goto(f"{live_server.url}/admin/crm/customer/?q=0812+3456")
     assert page.get_by_text("+62 812-3456-7890").is_visible()
+
+    # Moving a card with the tap control works without drag and drop.
+    page.goto(f"{live_server.url}/admin/crm/opportunity/board/")
+    card = page.locator(f'article[data-opportunity="{opportunity.pk}"]')
+    card.locator("summary").click()
+    card.locator("select[name=stage]").select_option("contacted")
+    card.get_by_role("button").click()
+    page.wait_for_load_state()
+    assert page.locator('.crm-column[data-stage="contacted"] article').count() == 1
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "contacted"
+
+    if device == "desktop":
+        # Drag and drop; a drop on Batal asks for the reason in a prompt.
+        page.once("dialog", lambda dialog: dialog.accept("Harga terlalu mahal"))
+        page.locator(f'article[data-opportunity="{opportunity.pk}"]').drag_to(
+            page.locator('.crm-column[data-stage="lost"]')
+        )
+        page.wait_for_selector('.crm-column[data-stage="lost"] article')
+        opportunity.refresh_from_db()
+        assert (opportunity.stage, opportunity.lost_reason) == ("lost", "Harga terlalu mahal")
     context.close()
     assert problems == []
