@@ -124,10 +124,17 @@ def build_opportunity(rng, customer_id, *, owners=(), now=None, days=365):
         path_stages = OPEN_PATH[: OPEN_PATH.index(stage) + 1]
     else:
         path_stages = OPEN_PATH[: rng.randint(1, 4)] + [stage]
+    steps = [timedelta(days=rng.uniform(0.5, 12)) for _ in path_stages[1:]]
+    # A deal created lately whose path would run past today is moved back in
+    # time, so recent activity is spread out rather than piled up on today.
+    overshoot = created_at + sum(steps, timedelta()) - now
+    if overshoot > timedelta(0):
+        created_at -= overshoot + timedelta(hours=rng.uniform(1, 72))
     when, path = created_at, []
-    for path_stage in path_stages:
+    for path_stage, step in zip(path_stages, [*steps, None], strict=True):
         path.append((path_stage, when))
-        when = min(now, when + timedelta(days=rng.uniform(0.5, 12)))
+        if step is not None:
+            when += step
     closed_at = path[-1][1] if stage in (Stage.WON, Stage.LOST) else None
     opportunity = Opportunity(
         customer_id=customer_id,
