@@ -12,12 +12,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
+from crm.import_forms import CustomerConfirmImportForm, CustomerImportForm
 from crm.models import Customer, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
+from crm.resources import CustomerResource
 from crm.search import search_customers, search_opportunities
+from crm.spreadsheets import SpreadsheetCSV
 
 
 class OwnedByCurrentUserMixin:
@@ -37,8 +43,53 @@ class OpportunityInline(admin.TabularInline):
     ordering = ["-created_at"]
 
 
+class SpreadsheetAdminMixin:
+    """Import and export through our resources, formats, forms and limits."""
+
+    import_formats = [SpreadsheetCSV, XLSX]
+    export_formats = [CSV, XLSX]
+    import_form_class = CustomerImportForm
+    confirm_form_class = CustomerConfirmImportForm
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["skip_invalid_rows"] = import_form.cleaned_data.get("skip_invalid_rows")
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs):
+        data_kwargs = super().get_import_data_kwargs(**kwargs)
+        # Rows that became invalid between preview and confirmation (another
+        # user added that number meanwhile) undo the whole import too.
+        data_kwargs["rollback_on_validation_errors"] = True
+        return data_kwargs
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The transaction was rolled back: say so, not "import finished".
+            messages.error(request, gettext(
+                "Nothing was imported: the file could not be imported completely. "
+                "Upload it again to see what is wrong."
+            ))
+            return redirect(reverse(
+                "admin:%s_%s_import" % self.get_model_info(), current_app=self.admin_site.name
+            ))
+        return super().process_result(result, request)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
+        form = kwargs.get("form")
+        if form is not None and form.is_bound and form.is_valid():
+            resource_kwargs["skip_invalid_rows"] = form.cleaned_data.get(
+                "skip_invalid_rows", False
+            )
+        return resource_kwargs
+
+
 @admin.register(Customer)
-class CustomerAdmin(LargeTableAdminMixin, OwnedByCurrentUserMixin, admin.ModelAdmin):
+class CustomerAdmin(
+    LargeTableAdminMixin, OwnedByCurrentUserMixin, SpreadsheetAdminMixin, ImportExportModelAdmin
+):
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
     list_filter = ["source", "city", "whatsapp_opt_out", "owner"]
     # Shown as the search box's scope; the search itself is crm.search.
@@ -50,6 +101,7 @@ class CustomerAdmin(LargeTableAdminMixin, OwnedByCurrentUserMixin, admin.ModelAd
         (_("More"), {"fields": ["source", "whatsapp_opt_out", "notes"]}),
     ]
     inlines = [OpportunityInline]
+    resource_classes = [CustomerResource]
 
     @admin.display(description=_("WhatsApp number"), ordering="phone")
     def whatsapp(self, customer):

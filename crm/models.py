@@ -86,6 +86,10 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at"]
+        permissions = [
+            ("import_customer", _("Can import customers from a spreadsheet")),
+            ("export_customer", _("Can export customers to a spreadsheet")),
+        ]
         # Each list filter is paired with the list's sort order (ascending, so a
         # backward scan yields "newest first, then highest id"), so a filtered
         # first page reads 100 index entries instead of sorting the table.

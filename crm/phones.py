@@ -26,16 +26,25 @@ class InvalidPhoneNumber(ValueError):
 def normalize_phone(raw):
     """Return the number as E.164 digits without "+", or raise InvalidPhoneNumber.
 
-    Numbers without a country code are read as Indonesian.
+    Numbers without a country code are read as Indonesian. Normalising a
+    stored number changes nothing.
     """
     text = (raw or "").strip()
-    try:
-        number = phonenumbers.parse(text, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    candidates = [text]
+    if text.isdigit() and not text.startswith(("0", "8")):
+        # Bare digits not starting like a local number (08…, or 8… once a
+        # spreadsheet dropped the 0) are read as the stored form first: a
+        # country code without "+". So a stored Singapore 6591234567 stays
+        # Singaporean instead of becoming an Indonesian 0659….
+        candidates.insert(0, "+" + text)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
 
 
 def format_phone(digits):

@@ -150,6 +150,16 @@ TASKS = {
     }
 }
 
+# --- Spreadsheet import and export (django-import-export) -----------------
+
+# Dedicated permissions: crm.import_customer, crm.export_customer.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=10)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+# Requests carrying an upload may be as big as the largest allowed file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_UPLOAD_MB * 1024 * 1024)
+
 # --- Security ---------------------------------------------------------------
 
 # Safe by default in production (DEBUG off); each switch can be turned off

@@ -18,6 +18,11 @@ def test_it_keeps_a_foreign_number_with_its_own_country_code():
     assert normalize_phone("+60 12-345 6789") == "60123456789"
 
 
+@pytest.mark.parametrize("stored", ["6281234567890", "60123456789", "6591234567"])
+def test_normalising_a_stored_number_changes_nothing(stored):
+    assert normalize_phone(stored) == stored
+
+
 @pytest.mark.parametrize("typed", ["081-234", "12345", "halo", "", "+62 0000"])
 def test_it_rejects_an_invalid_number_with_a_message_naming_it(typed):
     with pytest.raises(InvalidPhoneNumber) as error:

@@ -1,0 +1,85 @@
+"""Reading the spreadsheets our users really have, and writing safe ones.
+
+Files come from Excel on Windows (Windows-1252, semicolons where the decimal
+separator is a comma, as in Indonesia), from phones' contact exports (UTF-8,
+sometimes with a BOM) and from marketplaces (commas). Headers come in
+Indonesian or English, in any case and spacing.
+"""
+
+import csv
+import re
+
+import tablib
+from import_export.formats import base_formats
+
+# Encodings tried in turn; Windows-1252 decodes any byte, so it comes last.
+CSV_ENCODINGS = ["utf-8-sig", "cp1252"]
+CSV_DELIMITERS = ",;\t"
+
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def decode_text(data):
+    """``data`` (bytes) as text, in the first encoding that decodes it."""
+    if isinstance(data, str):
+        return data
+    for encoding in CSV_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("cp1252 decodes every byte")  # pragma: no cover
+
+
+def sniff_delimiter(text):
+    """The delimiter of a CSV text: comma, semicolon or tab, by its header line."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return max(CSV_DELIMITERS, key=header.count) if header else ","
+
+
+class SpreadsheetCSV(base_formats.CSV):
+    """CSV in any of the encodings and delimiters our users' files come in."""
+
+    def is_binary(self):
+        # Read bytes, so the encoding can be detected here, not assumed.
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        text = decode_text(in_stream)
+        if not text.strip():
+            return tablib.Dataset()
+        return tablib.import_set(text, format="csv", delimiter=sniff_delimiter(text))
+
+
+def header_key(text):
+    """A header reduced to lower-case words: ' No. HP / WA ' -> 'no hp wa'."""
+    return " ".join(re.findall(r"[^\W_]+", str(text or "").lower()))
+
+
+def escape_formula(value):
+    """A text cell that a spreadsheet would run as a formula, made inert.
+
+    A leading apostrophe is how spreadsheet users mark text themselves; the
+    import strips it again. Numbers are left alone (a negative amount is data).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def escape_formulas(dataset):
+    """Escape every formula-looking text cell of ``dataset`` in place."""
+    rows = [tuple(escape_formula(cell) for cell in row) for row in dataset]
+    headers = dataset.headers
+    dataset.wipe()
+    dataset.headers = headers
+    for row in rows:
+        dataset.append(row)
+    return dataset

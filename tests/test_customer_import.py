@@ -1,0 +1,271 @@
+"""Customer spreadsheet import and export through the admin, with real files."""
+
+import io
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from crm.models import Customer
+
+IMPORT_URL = reverse("admin:crm_customer_import")
+CONFIRM_URL = reverse("admin:crm_customer_process_import")
+EXPORT_URL = reverse("admin:crm_customer_export")
+CSV_FORMAT, XLSX_FORMAT = "0", "1"
+
+
+def csv_file(text, encoding="utf-8", name="pelanggan.csv"):
+    return SimpleUploadedFile(name, text.encode(encoding), content_type="text/csv")
+
+
+def xlsx_file(rows, name="pelanggan.xlsx"):
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def preview(client, upload, file_format=CSV_FORMAT, **extra):
+    """Upload a file: the dry run's page, with nothing written yet."""
+    response = client.post(
+        IMPORT_URL, {"import_file": upload, "format": file_format, "resource": "0", **extra}
+    )
+    assert response.status_code == 200
+    return response
+
+
+def confirm(client, response):
+    form = response.context["confirm_form"]
+    assert form is not None, "the preview offers no confirmation"
+    return client.post(CONFIRM_URL, {**form.initial, "confirm": "1"})
+
+
+def totals(response):
+    return dict(response.context["result"].totals)
+
+
+def test_a_csv_with_indonesian_headers_is_previewed_then_imported(admin_client):
+    upload = csv_file(
+        "Nama,No HP,Email,Nama Usaha,Alamat,Kota,Sumber,Catatan\n"
+        "Bu Sum,0812-3456-7890,SUM@Contoh.ID ,Kripik Bu Sum,Jl. Merdeka 1,Blitar,"
+        "Instagram,Pesan tiap bulan\n"
+        "  Pak Darto  ,+62 813 1111 2222,,,,Wlingi,Rekomendasi,\n"
+    )
+    response = preview(admin_client, upload)
+    assert totals(response)["new"] == 2
+    assert not Customer.objects.exists()  # the preview writes nothing
+
+    assert confirm(admin_client, response).status_code == 302
+    sum_, darto = Customer.objects.order_by("name")
+    assert (sum_.name, sum_.phone, sum_.email, sum_.source) == (
+        "Bu Sum", "6281234567890", "sum@contoh.id", "instagram"
+    )
+    assert (darto.name, darto.phone, darto.city, darto.source) == (
+        "Pak Darto", "6281311112222", "Wlingi", "referral"
+    )
+
+
+def test_semicolons_a_bom_and_english_headers_in_any_case(admin_client):
+    upload = csv_file(
+        "\ufeff NAME ;  phone number ;CITY;Company\nDewi;0857 1234 5678;Kediri;Batik Dewi\n"
+    )
+    response = preview(admin_client, upload)
+    confirm(admin_client, response)
+    dewi = Customer.objects.get()
+    assert (dewi.name, dewi.phone, dewi.city, dewi.business_name) == (
+        "Dewi", "6285712345678", "Kediri", "Batik Dewi"
+    )
+
+
+def test_a_windows_1252_file_from_old_excel(admin_client):
+    upload = csv_file("Nama;No. HP / WA\nJosé Gonçalves;0812-3456-7890\n", encoding="cp1252")
+    confirm(admin_client, preview(admin_client, upload))
+    assert Customer.objects.get().name == "José Gonçalves"
+
+
+def test_unknown_columns_are_ignored_and_listed(admin_client):
+    upload = csv_file("Nama,No HP,Tanggal Lahir,Hobi\nDewi,0812-3456-7890,1990-01-01,Menari\n")
+    response = preview(admin_client, upload)
+    assert "Tanggal Lahir, Hobi" in response.content.decode()
+    confirm(admin_client, response)
+    assert Customer.objects.get().name == "Dewi"
+
+
+def test_the_phone_is_the_identity_in_the_database_and_in_the_file(
+    admin_client, make_customer
+):
+    make_customer(name="Dewi lama", phone="0812-3456-7890", city="Blitar", email="d@contoh.id")
+    upload = csv_file(
+        "Nama,No HP,Kota,Email\n"
+        "Dewi Lestari,+62 812 3456 7890,,\n"  # the existing customer, another format
+        "Rina,0857-1111-2222,Kediri,\n"
+        "Rina Wati,62857 1111 2222,,rina@contoh.id\n"  # the row above, again
+    )
+    response = preview(admin_client, upload)
+    assert (totals(response)["new"], totals(response)["update"]) == (1, 2)
+    confirm(admin_client, response)
+    assert Customer.objects.count() == 2
+    dewi = Customer.objects.get(phone="6281234567890")
+    # Updated where the file says something; an empty cell erases nothing.
+    assert (dewi.name, dewi.city, dewi.email) == ("Dewi Lestari", "Blitar", "d@contoh.id")
+    rina = Customer.objects.get(phone="6285711112222")
+    assert (rina.name, rina.city, rina.email) == ("Rina Wati", "Kediri", "rina@contoh.id")
+
+
+def test_blank_rows_are_skipped(admin_client):
+    upload = csv_file("Nama,No HP\nDewi,0812-3456-7890\n,\n  ,  \nRina,0857-1111-2222\n")
+    response = preview(admin_client, upload)
+    assert totals(response)["new"] == 2
+    assert not response.context["result"].has_validation_errors()
+    confirm(admin_client, response)
+    assert Customer.objects.count() == 2
+
+
+BAD_FILE = (
+    "Nama,No HP\n"
+    "Dewi,0812-3456-7890\n"
+    "Rina,081-234\n"  # row 3: invalid number
+    ",0857-1111-2222\n"  # row 4: no name
+    f"{'x' * 201},0857-2222-3333\n"  # row 5: name too long
+)
+
+
+def test_a_file_with_errors_reports_each_row_and_imports_nothing(admin_client):
+    response = preview(admin_client, csv_file(BAD_FILE))
+    result = response.context["result"]
+    errors = {row.number + 1: row.error_dict for row in result.invalid_rows}
+    assert set(errors) == {3, 4, 5}
+    assert errors[3]["phone"] == ["Nomor HP tidak valid: 081-234"]
+    assert "name" in errors[4] and "name" in errors[5]
+    html = response.content.decode()
+    assert "<td>3</td>" in html and "Nomor HP tidak valid: 081-234" in html
+    assert response.context.get("confirm_form") is None
+    assert not Customer.objects.exists()
+
+
+def test_the_user_may_choose_to_import_only_the_valid_rows(admin_client):
+    response = preview(admin_client, csv_file(BAD_FILE), skip_invalid_rows="on")
+    html = response.content.decode()
+    assert "Dilewati (Baris 3): Nomor HP tidak valid: 081-234" in html
+    confirm(admin_client, response)
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Dewi"]
+
+
+def test_an_xlsx_file_with_numbers_typed_as_numbers(admin_client):
+    upload = xlsx_file([
+        ["Nama", "No HP", "Kota"],
+        ["Dewi", 81234567890, "Blitar"],  # Excel dropped the leading 0
+        ["Rina", "0857-1111-2222", "Kediri"],
+        [None, None, None],
+    ])
+    confirm(admin_client, preview(admin_client, upload, XLSX_FORMAT))
+    assert sorted(Customer.objects.values_list("phone", flat=True)) == [
+        "6281234567890", "6285711112222"
+    ]
+
+
+def test_a_formula_looking_cell_is_stored_as_text_and_exported_escaped(admin_client):
+    upload = csv_file('Nama,No HP,Catatan\n"=HYPERLINK(""http://x"")",0812-3456-7890,@SUM(A1)\n')
+    confirm(admin_client, preview(admin_client, upload))
+    customer = Customer.objects.get()
+    assert customer.name == '=HYPERLINK("http://x")'
+    exported = admin_client.post(EXPORT_URL, {"format": CSV_FORMAT, "resource": "0",
+                                              **export_all_fields()}).content.decode()
+    assert "'=HYPERLINK" in exported and "'@SUM(A1)" in exported
+
+
+def export_all_fields():
+    fields = ["name", "phone", "email", "business_name", "address", "city", "source", "notes"]
+    return {f"customerresource_{name}": "on" for name in fields}
+
+
+@pytest.mark.parametrize("file_format", [CSV_FORMAT, XLSX_FORMAT])
+def test_an_export_imports_back_to_the_same_customers(admin_client, make_customer, file_format):
+    make_customer(name="Bu Sum", phone="0812-3456-7890", email="sum@contoh.id",
+                  business_name="Kripik Bu Sum", address="Jl. Merdeka 1", city="Blitar",
+                  source="instagram", notes="Pelanggan lama")
+    make_customer(name="Pak Li", phone="+60 12-345 6789", source="walk_in")
+    make_customer(name="Tanpa HP", phone="", source="other")
+    before = list(Customer.objects.order_by("name").values(
+        "name", "phone", "email", "business_name", "address", "city", "source", "notes"))
+    exported = admin_client.post(
+        EXPORT_URL, {"format": file_format, "resource": "0", **export_all_fields()}
+    )
+    assert exported.status_code == 200
+    Customer.objects.all().delete()
+    extension = "csv" if file_format == CSV_FORMAT else "xlsx"
+    upload = SimpleUploadedFile(f"ekspor.{extension}", exported.content)
+    confirm(admin_client, preview(admin_client, upload, file_format))
+    after = list(Customer.objects.order_by("name").values(
+        "name", "phone", "email", "business_name", "address", "city", "source", "notes"))
+    assert after == before
+
+
+def test_the_export_has_indonesian_headers_and_local_numbers(admin_client, make_customer):
+    make_customer(name="Dewi", phone="+62 812 3456 7890", source="referral")
+    exported = admin_client.post(
+        EXPORT_URL, {"format": CSV_FORMAT, "resource": "0", **export_all_fields()}
+    ).content.decode("utf-8-sig")
+    header, row = exported.splitlines()[:2]
+    assert header == "Nama,No HP,Email,Nama Usaha,Alamat,Kota,Sumber,Catatan"
+    assert row.startswith("Dewi,0812-3456-7890,") and "Rekomendasi" in row
+
+
+def test_a_file_over_the_size_limit_is_refused(admin_client, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 0
+    response = preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n"))
+    assert "Berkas lebih besar dari 0 MB." in response.content.decode()
+    assert not Customer.objects.exists()
+
+
+def test_a_file_over_the_row_limit_is_refused(admin_client, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    rows = "".join(f"Orang {i},0812-3456-78{i:02d}\n" for i in range(3))
+    response = preview(admin_client, csv_file("Nama,No HP\n" + rows))
+    assert response.context["result"].has_errors()
+    assert "paling banyak 2" in response.content.decode()
+    assert response.context.get("confirm_form") is None
+
+
+def test_a_confirmed_import_happens_completely_or_not_at_all(admin_client, monkeypatch):
+    upload = csv_file("Nama,No HP\nDewi,0812-3456-7890\nRina,0857-1111-2222\n")
+    response = preview(admin_client, upload)
+    original_save = Customer.save
+
+    def fail_on_rina(self, *args, **kwargs):
+        if self.name == "Rina":
+            raise RuntimeError("disk full")
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Customer, "save", fail_on_rina)
+    response = confirm(admin_client, response)
+    assert response["Location"] == IMPORT_URL
+    assert not Customer.objects.exists()
+    message = [str(m) for m in admin_client.get(IMPORT_URL).context["messages"]]
+    assert message == [
+        "Tidak ada yang diimpor: berkas tidak bisa diimpor seluruhnya. "
+        "Unggah lagi untuk melihat masalahnya."
+    ]
+
+
+def test_import_and_export_need_their_own_permissions(client, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_customer", "add_customer", "change_customer"]))
+    client.force_login(clerk)
+    html = client.get(reverse("admin:crm_customer_changelist")).content.decode()
+    assert IMPORT_URL not in html and EXPORT_URL not in html
+    assert client.get(IMPORT_URL).status_code == 403
+    assert client.post(EXPORT_URL, {"format": CSV_FORMAT}).status_code == 403
+
+    clerk.user_permissions.add(*Permission.objects.filter(
+        codename__in=["import_customer", "export_customer"]))
+    clerk = django_user_model.objects.get(pk=clerk.pk)
+    client.force_login(clerk)
+    html = client.get(reverse("admin:crm_customer_changelist")).content.decode()
+    assert IMPORT_URL in html and EXPORT_URL in html
+    assert client.get(IMPORT_URL).status_code == 200
