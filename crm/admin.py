@@ -11,7 +11,6 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
-
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -71,8 +70,9 @@ class SpreadsheetAdminMixin:
                 "Nothing was imported: the file could not be imported completely. "
                 "Upload it again to see what is wrong."
             ))
+            app_label, model_name = self.get_model_info()
             return redirect(reverse(
-                "admin:%s_%s_import" % self.get_model_info(), current_app=self.admin_site.name
+                f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name
             ))
         return super().process_result(result, request)
 
