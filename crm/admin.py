@@ -18,7 +18,8 @@ from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.import_forms import CustomerConfirmImportForm, CustomerImportForm
-from crm.models import Customer, Opportunity, Stage, StageChange
+from crm.imports import revert_import
+from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource
 from crm.search import search_customers, search_opportunities
@@ -275,3 +276,46 @@ class BoardMoveForm(forms.Form):
     opportunity = forms.IntegerField(label=_("opportunity"))
     stage = forms.ChoiceField(label=_("stage"), choices=Stage.choices)
     lost_reason = forms.CharField(label=_("lost reason"), required=False, max_length=200)
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    """Every confirmed import, read-only, with an action to undo one."""
+
+    list_display = [
+        "file_name", "model_name", "imported_by", "imported_at",
+        "created_count", "updated_count", "skipped_count", "reverted_at",
+    ]
+    list_filter = ["model_name", "imported_at"]
+    actions = ["undo_imports"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_import_permission(request)
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("crm.import_customer")
+
+    @admin.action(description=_("Undo the selected imports"), permissions=["import"])
+    def undo_imports(self, request, queryset):
+        undone = 0
+        for record in queryset:
+            try:
+                revert_import(record, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{record}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                undone += 1
+        if undone:
+            self.message_user(
+                request, gettext("%(count)s import(s) undone.") % {"count": undone},
+                messages.SUCCESS,
+            )

@@ -309,3 +309,56 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.get_from_stage_display() or '-'} → {self.get_to_stage_display()}"
+
+
+class ImportRecord(models.Model):
+    """One confirmed spreadsheet import: who, when, which file, what it did."""
+
+    model_name = models.CharField(_("imported into"), max_length=50)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now, db_index=True)
+    created_count = models.PositiveIntegerField(_("new"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    reverted_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-imported_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
+
+
+class ImportChange(models.Model):
+    """A row an import created or updated, with the values it replaced."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+
+    record = models.ForeignKey(ImportRecord, on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_id = models.BigIntegerField()
+    # For an update: the imported fields' values before the import.
+    previous = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("imported row")
+        verbose_name_plural = _("imported rows")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 from import_export.results import RowResult
 
+from crm.imports import record_import
 from crm.models import Customer
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
 from crm.spreadsheets import escape_formulas, header_key
@@ -206,6 +207,12 @@ class CustomerResource(resources.ModelResource):
 
     def after_import(self, dataset, result, **kwargs):
         result.unknown_columns = self.unknown_columns
+        if not kwargs.get("dry_run") and not result.has_errors():
+            # Inside the import's transaction: the record exists iff the rows do.
+            record_import(
+                self._meta.model, result, [f.attribute for f in self.get_import_fields()],
+                file_name=kwargs.get("file_name"), user=kwargs.get("user"),
+            )
         super().after_import(dataset, result, **kwargs)
 
     # Writing the file

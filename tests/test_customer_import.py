@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from crm.models import Customer
+from crm.models import Customer, ImportRecord
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
@@ -269,3 +269,68 @@ def test_import_and_export_need_their_own_permissions(client, django_user_model)
     html = client.get(reverse("admin:crm_customer_changelist")).content.decode()
     assert IMPORT_URL in html and EXPORT_URL in html
     assert client.get(IMPORT_URL).status_code == 200
+
+
+# Undoing an import
+
+RECORDS_URL = reverse("admin:crm_importrecord_changelist")
+
+
+def undo(client, *records):
+    return client.post(RECORDS_URL, {
+        "action": "undo_imports", "_selected_action": [r.pk for r in records],
+    }, follow=True)
+
+
+def test_an_import_is_recorded_and_can_be_undone_exactly(admin_client, admin_user, make_customer):
+    dewi = make_customer(name="Dewi lama", phone="0812-3456-7890", city="Blitar",
+                         email="dewi@contoh.id", notes="Pelanggan setia")
+    before = Customer.objects.values().get(pk=dewi.pk)
+    upload = csv_file("Nama,No HP,Kota,Catatan\n"
+                      "Dewi Lestari,0812-3456-7890,Kediri,Ganti alamat\n"
+                      "Rina,0857-1111-2222,Wlingi,\n")
+    confirm(admin_client, preview(admin_client, upload))
+    record = ImportRecord.objects.get()
+    assert (record.file_name, record.imported_by, record.created_count, record.updated_count) == (
+        "pelanggan.csv", admin_user, 1, 1
+    )
+    assert Customer.objects.count() == 2
+
+    response = undo(admin_client, record)
+    assert "1 impor dibatalkan." in response.content.decode()
+    after = Customer.objects.values().get(pk=dewi.pk)
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
+    assert Customer.objects.count() == 1
+    record.refresh_from_db()
+    assert record.reverted_by == admin_user
+
+    # Twice is refused.
+    response = undo(admin_client, record)
+    assert "Impor ini sudah dibatalkan." in response.content.decode()
+
+
+def test_the_preview_records_nothing(admin_client):
+    preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n"))
+    assert not ImportRecord.objects.exists()
+
+
+def test_an_import_whose_customers_are_in_use_is_not_undone(admin_client, make_opportunity):
+    confirm(admin_client, preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n")))
+    dewi = Customer.objects.get()
+    make_opportunity(customer=dewi)
+    response = undo(admin_client, ImportRecord.objects.get())
+    assert "Tidak bisa dibatalkan" in response.content.decode()
+    assert Customer.objects.filter(pk=dewi.pk).exists()
+    assert ImportRecord.objects.get().reverted_at is None
+
+
+def test_only_users_who_may_import_see_and_undo_imports(client, admin_client, django_user_model):
+    confirm(admin_client, preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n")))
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client.force_login(clerk)
+    assert client.get(RECORDS_URL).status_code == 403
+    undo(client, ImportRecord.objects.get())
+    assert Customer.objects.count() == 1

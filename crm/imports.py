@@ -1,0 +1,76 @@
+"""Recording confirmed imports, and undoing one.
+
+An import's rows are remembered as they are written: the ids it created and,
+for each customer it updated, the values it replaced. Undoing deletes the
+former and puts the latter back, in one transaction.
+"""
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from import_export.results import RowResult
+
+from crm.models import ImportChange, ImportRecord
+
+
+def record_import(model, result, field_names, *, file_name, user):
+    """Write the ImportRecord of a confirmed import from its result rows."""
+    record = ImportRecord.objects.create(
+        model_name=model._meta.label_lower,
+        file_name=file_name or "",
+        imported_by=user if getattr(user, "pk", None) else None,
+        created_count=result.totals[RowResult.IMPORT_TYPE_NEW],
+        updated_count=result.totals[RowResult.IMPORT_TYPE_UPDATE],
+        skipped_count=result.totals[RowResult.IMPORT_TYPE_SKIP],
+    )
+    changes = []
+    for row in result.rows:
+        if row.import_type == RowResult.IMPORT_TYPE_NEW:
+            changes.append(ImportChange(
+                record=record, action=ImportChange.Action.CREATED, object_id=row.object_id
+            ))
+        elif row.import_type == RowResult.IMPORT_TYPE_UPDATE and row.original is not None:
+            previous = {
+                name: getattr(row.original, name) for name in field_names
+            }
+            changes.append(ImportChange(
+                record=record, action=ImportChange.Action.UPDATED, object_id=row.object_id,
+                previous=previous,
+            ))
+    ImportChange.objects.bulk_create(changes, batch_size=1000)
+    return record
+
+
+def revert_import(record, *, by):
+    """Undo ``record``: remove the rows it created, restore those it updated.
+
+    Raises ValidationError (and changes nothing) if it was undone already or
+    if a created row cannot be removed any more (e.g. a customer who now has
+    opportunities).
+    """
+    if record.reverted_at is not None:
+        raise ValidationError(_("This import was undone already."))
+    model = apps.get_model(record.model_name)
+    with transaction.atomic():
+        changes = list(record.changes.all())
+        created = [c.object_id for c in changes if c.action == ImportChange.Action.CREATED]
+        try:
+            model.objects.filter(pk__in=created).delete()
+        except ProtectedError as error:
+            blocking = ", ".join(sorted({str(o) for o in error.protected_objects})[:5])
+            raise ValidationError(
+                _("Cannot undo: some imported rows are in use now (%(objects)s).")
+                % {"objects": blocking}
+            ) from error
+        updated = {c.object_id: c.previous for c in changes
+                   if c.action == ImportChange.Action.UPDATED}
+        for obj in model.objects.filter(pk__in=updated):
+            for name, value in updated[obj.pk].items():
+                setattr(obj, name, value)
+            obj.save(update_fields=list(updated[obj.pk]))
+        record.reverted_at = timezone.now()
+        record.reverted_by = by
+        record.save(update_fields=["reverted_at", "reverted_by"])
