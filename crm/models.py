@@ -362,3 +362,6 @@ class ImportChange(models.Model):
     class Meta:
         verbose_name = _("imported row")
         verbose_name_plural = _("imported rows")
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.object_id}"
