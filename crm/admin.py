@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,7 +24,7 @@ from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource
 from crm.search import search_customers, search_opportunities
-from crm.spreadsheets import SpreadsheetCSV
+from crm.spreadsheets import SpreadsheetCSV, import_template_workbook
 
 
 class OwnedByCurrentUserMixin:
@@ -56,6 +57,45 @@ class SpreadsheetAdminMixin:
         if import_form is not None:
             initial["skip_invalid_rows"] = import_form.cleaned_data.get("skip_invalid_rows")
         return initial
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        form = context.get("form")
+        upload = form.cleaned_data.get("import_file") if form is not None and form.is_bound \
+            and hasattr(form, "cleaned_data") else None
+        if upload is not None and not context.get("confirm_form"):
+            # No confirmation will follow (the file had errors): the uploaded
+            # copy is not needed, and must not pile up on the server's disk.
+            name = getattr(upload, "tmp_storage_name", None)
+            if name:
+                self.get_tmp_storage_class()(
+                    name=name, **self.get_tmp_storage_class_kwargs()
+                ).remove()
+        return response
+
+    def import_template_view(self, request):
+        """An XLSX with the expected headers and two example rows, to fill in."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        workbook = import_template_workbook(self.resource_classes[0])
+        response = HttpResponse(
+            workbook,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="template-impor-pelanggan.xlsx"'
+        return response
+
+    def get_urls(self):
+        app_label, model_name = self.get_model_info()
+        return [
+            path(
+                "import/template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name=f"{app_label}_{model_name}_import_template",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_import_data_kwargs(self, **kwargs):
         data_kwargs = super().get_import_data_kwargs(**kwargs)

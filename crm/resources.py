@@ -138,6 +138,14 @@ class CustomerResource(resources.ModelResource):
         use_transactions = True
         name = gettext_lazy("Customers")
 
+    # The downloadable template's example rows, in the import's column order.
+    EXAMPLE_ROWS = [
+        ["Bu Sum", "0812-3456-7890", "sum@contoh.id", "Kripik Bu Sum", "Jl. Merdeka 1",
+         "Blitar", "WhatsApp", "Pesan kripik tempe tiap bulan"],
+        ["Pak Darto", "0857-1111-2222", "", "Batik Darto", "Jl. Kenanga 5", "Wlingi",
+         "Rekomendasi", ""],
+    ]
+
     def __init__(self, *, skip_invalid_rows=False, **kwargs):
         super().__init__(**kwargs)
         self.skip_invalid_rows = skip_invalid_rows

@@ -83,3 +83,12 @@ def escape_formulas(dataset):
     for row in rows:
         dataset.append(row)
     return dataset
+
+
+def import_template_workbook(resource_class):
+    """XLSX bytes: the resource's import headers and its two example rows."""
+    resource = resource_class()
+    dataset = tablib.Dataset(headers=[f.column_name for f in resource.get_import_fields()])
+    for example in resource_class.EXAMPLE_ROWS:
+        dataset.append(example)
+    return dataset.export("xlsx")

@@ -334,3 +334,55 @@ def test_only_users_who_may_import_see_and_undo_imports(client, admin_client, dj
     assert client.get(RECORDS_URL).status_code == 403
     undo(client, ImportRecord.objects.get())
     assert Customer.objects.count() == 1
+
+
+# Safety and help
+
+
+def test_the_downloadable_template_has_the_headers_and_imports_cleanly(admin_client):
+    response = admin_client.get(reverse("admin:crm_customer_import_template"))
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert rows[0] == ("Nama", "No HP", "Email", "Nama Usaha", "Alamat", "Kota", "Sumber",
+                       "Catatan")
+    assert len(rows) == 3
+    assert reverse("admin:crm_customer_import_template") in admin_client.get(
+        IMPORT_URL).content.decode()
+    confirm(admin_client, preview(admin_client, SimpleUploadedFile("t.xlsx", response.content),
+                                  XLSX_FORMAT))
+    assert Customer.objects.count() == 2
+
+
+def test_the_template_needs_the_import_permission(client, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(reverse("admin:crm_customer_import_template")).status_code == 403
+
+
+def test_an_upload_that_will_not_be_confirmed_is_removed_from_disk(admin_client):
+    import os
+    import tempfile
+
+    response = preview(admin_client, csv_file(BAD_FILE))
+    name = response.context["form"].cleaned_data["import_file"].tmp_storage_name
+    assert not os.path.exists(os.path.join(tempfile.gettempdir(), name))
+
+
+def test_an_xlsx_with_an_xml_bomb_is_refused(admin_client):
+    import zipfile
+
+    good = xlsx_file([["Nama", "No HP"], ["Dewi", "0812-3456-7890"]]).read()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(bomb, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(
+                    b"<worksheet", b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+                    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet', 1)
+            target.writestr(item, data)
+    response = preview(admin_client, SimpleUploadedFile("bom.xlsx", bomb.getvalue()),
+                       XLSX_FORMAT)
+    assert response.context["form"].errors
+    assert not Customer.objects.exists()
