@@ -18,11 +18,11 @@ from import_export.formats.base_formats import CSV, XLSX
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
-from crm.import_forms import CustomerConfirmImportForm, CustomerImportForm
+from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
 from crm.imports import revert_import
 from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
-from crm.resources import CustomerResource
+from crm.resources import CustomerResource, OpportunityResource
 from crm.search import search_customers, search_opportunities
 from crm.spreadsheets import SpreadsheetCSV, import_template_workbook
 
@@ -49,8 +49,8 @@ class SpreadsheetAdminMixin:
 
     import_formats = [SpreadsheetCSV, XLSX]
     export_formats = [CSV, XLSX]
-    import_form_class = CustomerImportForm
-    confirm_form_class = CustomerConfirmImportForm
+    import_form_class = SpreadsheetImportForm
+    confirm_form_class = SpreadsheetConfirmImportForm
 
     def get_confirm_form_initial(self, request, import_form):
         initial = super().get_confirm_form_initial(request, import_form)
@@ -181,7 +181,9 @@ class StageChangeInline(admin.TabularInline):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(LargeTableAdminMixin, OwnedByCurrentUserMixin, admin.ModelAdmin):
+class OpportunityAdmin(
+    LargeTableAdminMixin, OwnedByCurrentUserMixin, SpreadsheetAdminMixin, ImportExportModelAdmin
+):
     list_display = [
         "title", "customer", "amount_rupiah", "stage_badge", "owner", "expected_close_date"
     ]
@@ -199,6 +201,7 @@ class OpportunityAdmin(LargeTableAdminMixin, OwnedByCurrentUserMixin, admin.Mode
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [StageChangeInline]
+    resource_classes = [OpportunityResource]
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_rupiah(self, opportunity):
@@ -342,12 +345,17 @@ class ImportRecordAdmin(admin.ModelAdmin):
         return self.has_import_permission(request)
 
     def has_import_permission(self, request):
-        return request.user.has_perm("crm.import_customer")
+        return request.user.has_perm("crm.import_customer") or request.user.has_perm(
+            "crm.import_opportunity"
+        )
 
     @admin.action(description=_("Undo the selected imports"), permissions=["import"])
     def undo_imports(self, request, queryset):
         undone = 0
         for record in queryset:
+            app_label, model_name = record.model_name.split(".")
+            if not request.user.has_perm(f"{app_label}.import_{model_name}"):
+                raise PermissionDenied
             try:
                 revert_import(record, by=request.user)
             except ValidationError as error:

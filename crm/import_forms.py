@@ -13,7 +13,7 @@ SKIP_INVALID_ROWS_HELP = gettext_lazy(
 )
 
 
-class CustomerImportForm(ImportForm):
+class SpreadsheetImportForm(ImportForm):
     skip_invalid_rows = forms.BooleanField(
         label=SKIP_INVALID_ROWS_LABEL, help_text=SKIP_INVALID_ROWS_HELP, required=False
     )
@@ -28,5 +28,5 @@ class CustomerImportForm(ImportForm):
         return upload
 
 
-class CustomerConfirmImportForm(ConfirmImportForm):
+class SpreadsheetConfirmImportForm(ConfirmImportForm):
     skip_invalid_rows = forms.BooleanField(required=False, widget=forms.HiddenInput())

@@ -16,8 +16,12 @@ from import_export.results import RowResult
 from crm.models import ImportChange, ImportRecord
 
 
-def record_import(model, result, field_names, *, file_name, user):
-    """Write the ImportRecord of a confirmed import from its result rows."""
+def record_import(model, result, field_names, *, file_name, user, extra_created=()):
+    """Write the ImportRecord of a confirmed import from its result rows.
+
+    ``extra_created`` lists other records the import created on the way
+    (customers created by an opportunities import), to be undone after it.
+    """
     record = ImportRecord.objects.create(
         model_name=model._meta.label_lower,
         file_name=file_name or "",
@@ -40,6 +44,11 @@ def record_import(model, result, field_names, *, file_name, user):
                 record=record, action=ImportChange.Action.UPDATED, object_id=row.object_id,
                 previous=previous,
             ))
+    for obj in extra_created:
+        changes.append(ImportChange(
+            record=record, action=ImportChange.Action.CREATED, object_id=obj.pk,
+            model_name=obj._meta.label_lower,
+        ))
     ImportChange.objects.bulk_create(changes, batch_size=1000)
     return record
 
@@ -56,9 +65,16 @@ def revert_import(record, *, by):
     model = apps.get_model(record.model_name)
     with transaction.atomic():
         changes = list(record.changes.all())
-        created = [c.object_id for c in changes if c.action == ImportChange.Action.CREATED]
         try:
-            model.objects.filter(pk__in=created).delete()
+            # The imported model's rows first, then what was created for them.
+            created = [c for c in changes if c.action == ImportChange.Action.CREATED]
+            model.objects.filter(
+                pk__in=[c.object_id for c in created if not c.model_name]
+            ).delete()
+            for other in {c.model_name for c in created if c.model_name}:
+                apps.get_model(other).objects.filter(
+                    pk__in=[c.object_id for c in created if c.model_name == other]
+                ).delete()
         except ProtectedError as error:
             blocking = ", ".join(sorted({str(o) for o in error.protected_objects})[:5])
             raise ValidationError(
@@ -67,6 +83,7 @@ def revert_import(record, *, by):
             ) from error
         updated = {c.object_id: c.previous for c in changes
                    if c.action == ImportChange.Action.UPDATED}
+        # Restored with save(): an opportunity's stage rules and history apply.
         for obj in model.objects.filter(pk__in=updated):
             for name, value in updated[obj.pk].items():
                 setattr(obj, name, value)

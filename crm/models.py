@@ -181,6 +181,10 @@ class Opportunity(models.Model):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         ordering = ["-created_at"]
+        permissions = [
+            ("import_opportunity", _("Can import opportunities from a spreadsheet")),
+            ("export_opportunity", _("Can export opportunities to a spreadsheet")),
+        ]
         indexes = [
             models.Index(fields=["stage", "created_at"], name="opp_stage_created"),
             models.Index(fields=["status", "created_at"], name="opp_status_created"),
@@ -355,6 +359,9 @@ class ImportChange(models.Model):
 
     record = models.ForeignKey(ImportRecord, on_delete=models.CASCADE, related_name="changes")
     action = models.CharField(max_length=10, choices=Action.choices)
+    # Blank: a row of the imported model; else the model of a record created
+    # on the way (a customer created by an opportunities import).
+    model_name = models.CharField(max_length=50, blank=True)
     object_id = models.BigIntegerField()
     # For an update: the imported fields' values before the import.
     previous = models.JSONField(default=dict, blank=True)

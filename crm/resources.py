@@ -6,6 +6,8 @@ occurrence is a few rows up in the same file. Headers are recognised in
 Indonesian and English; columns we do not know are ignored and listed.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
@@ -15,7 +17,7 @@ from import_export import fields, resources, widgets
 from import_export.results import RowResult
 
 from crm.imports import record_import
-from crm.models import Customer
+from crm.models import Customer, Opportunity, Stage
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
 from crm.spreadsheets import escape_formulas, header_key
 
@@ -107,8 +109,99 @@ CUSTOMER_HEADERS = {
 }
 
 
-class CustomerResource(resources.ModelResource):
+class SpreadsheetResource(resources.ModelResource):
+    """What every import and export of ours does, whatever the model.
+
+    ``HEADERS`` maps field names to the header spellings recognised for them
+    (besides the field's own column name).
+    """
+
+    HEADERS = {}
+    EXAMPLE_ROWS = []
+
+    def __init__(self, *, skip_invalid_rows=False, **kwargs):
+        super().__init__(**kwargs)
+        self.skip_invalid_rows = skip_invalid_rows
+        self.unknown_columns = []
+
+    # Reading the file
+
+    def before_import(self, dataset, **kwargs):
+        limit = settings.IMPORT_MAX_ROWS
+        if len(dataset) > limit:
+            raise ValidationError(
+                _("The file has %(rows)s rows; at most %(limit)s can be imported at once.")
+                % {"rows": len(dataset), "limit": limit}
+            )
+        dataset.headers = self.recognised_headers(dataset.headers or [])
+        self.user = kwargs.get("user")
+
+    def recognised_headers(self, headers):
+        """The file's headers with known spellings renamed to our column names."""
+        by_key = {}
+        for field_name, field in self.fields.items():
+            for spelling in [field.column_name, *self.HEADERS.get(field_name, [])]:
+                by_key[header_key(spelling)] = field.column_name
+        renamed, taken = [], set()
+        for header in headers:
+            column = by_key.get(header_key(header))
+            if column is None or column in taken:
+                if header_key(header):
+                    self.unknown_columns.append(str(header).strip())
+                renamed.append(f"(ignored) {header}")
+            else:
+                taken.add(column)
+                renamed.append(column)
+        return renamed
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # An empty cell never erases what is known about an existing record.
+        if instance.pk and not str(row.get(field.column_name) or "").strip():
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        if not any(str(value or "").strip() for value in row.values()):
+            # A blank line in the sheet: skipped, never an error.
+            row_result = self.get_row_result_class()()
+            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+            return row_result
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        if self.skip_invalid_rows and row_result.validation_error is not None:
+            # The user chose to import only the valid rows: this one is left
+            # out, with its reasons kept for the summary.
+            row_result.skipped_errors = row_result.validation_error
+            row_result.spreadsheet_row = kwargs["row_number"] + 1  # header is row 1
+            row_result.validation_error = None
+            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+        return row_result
+
+    def after_import(self, dataset, result, **kwargs):
+        result.unknown_columns = self.unknown_columns
+        if not kwargs.get("dry_run") and not result.has_errors():
+            # Inside the import's transaction: the record exists iff the rows do.
+            record_import(
+                self._meta.model, result,
+                [f.attribute for f in self.get_import_fields() if "__" not in f.attribute],
+                file_name=kwargs.get("file_name"), user=kwargs.get("user"),
+                extra_created=self.created_alongside(),
+            )
+        super().after_import(dataset, result, **kwargs)
+
+    def created_alongside(self):
+        """Other records this import created (to be removed by its undo)."""
+        return []
+
+    # Writing the file
+
+    def export(self, *args, **kwargs):
+        return escape_formulas(super().export(*args, **kwargs))
+
+
+class CustomerResource(SpreadsheetResource):
     """Customers to and from spreadsheets, with Indonesian headers both ways."""
+
+    HEADERS = CUSTOMER_HEADERS
 
     name = fields.Field(attribute="name", column_name="Nama", widget=TextWidget())
     phone = fields.Field(attribute="phone", column_name="No HP", widget=PhoneWidget())
@@ -146,41 +239,6 @@ class CustomerResource(resources.ModelResource):
          "Rekomendasi", ""],
     ]
 
-    def __init__(self, *, skip_invalid_rows=False, **kwargs):
-        super().__init__(**kwargs)
-        self.skip_invalid_rows = skip_invalid_rows
-        self.unknown_columns = []
-
-    # Reading the file
-
-    def before_import(self, dataset, **kwargs):
-        limit = settings.IMPORT_MAX_ROWS
-        if len(dataset) > limit:
-            raise ValidationError(
-                _("The file has %(rows)s rows; at most %(limit)s can be imported at once.")
-                % {"rows": len(dataset), "limit": limit}
-            )
-        dataset.headers = self.recognised_headers(dataset.headers or [])
-
-    def recognised_headers(self, headers):
-        """The file's headers with known spellings renamed to our column names."""
-        by_key = {}
-        for field_name, spellings in CUSTOMER_HEADERS.items():
-            column = self.fields[field_name].column_name
-            for spelling in [column, *spellings]:
-                by_key[header_key(spelling)] = column
-        renamed, taken = [], set()
-        for header in headers:
-            column = by_key.get(header_key(header))
-            if column is None or column in taken:
-                if header_key(header):
-                    self.unknown_columns.append(str(header).strip())
-                renamed.append(f"(ignored) {header}")
-            else:
-                taken.add(column)
-                renamed.append(column)
-        return renamed
-
     def get_instance(self, instance_loader, row):
         # A blank or invalid number identifies nobody: the row is a new
         # customer, and an invalid number is reported by the phone field.
@@ -191,39 +249,172 @@ class CustomerResource(resources.ModelResource):
             return None
         return super().get_instance(instance_loader, row)
 
+
+class RupiahWidget(widgets.Widget):
+    """A whole-rupiah amount: Rp 1.500.000, 1.500.000, 1500000 or 1.500.000,00."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return 0
+        if isinstance(value, int | float):
+            return int(value)
+        text = str(value).strip().lower().removeprefix("rp").strip().replace(" ", "")
+        # Indonesian writing: dots group thousands, a comma starts the sen.
+        whole, _comma, sen = text.partition(",")
+        digits = whole.replace(".", "")
+        if not digits.isdigit() or (sen and not sen.isdigit()):
+            raise ValueError(_("Not an amount in rupiah: %(value)s") % {"value": value})
+        return int(digits)
+
+    def render(self, value, obj=None, **kwargs):
+        return value
+
+
+class DateWidget(widgets.DateWidget):
+    """A date as people type it here (20/12/2026, 20-12-2026) or ISO (2026-12-20)."""
+
+    FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str) and value.strip():
+            for date_format in self.FORMATS:
+                try:
+                    return datetime.datetime.strptime(value.strip(), date_format).date()
+                except ValueError:
+                    continue
+            raise ValueError(_("Not a date: %(value)s") % {"value": value})
+        return super().clean(value, row, **kwargs)
+
+    def render(self, value, obj=None, **kwargs):
+        return value.isoformat() if value else ""
+
+
+class CustomerByPhoneWidget(widgets.Widget):
+    """The customer a row's WhatsApp number belongs to (see OpportunityResource)."""
+
+    def render(self, value, obj=None, **kwargs):
+        return PhoneWidget().render(value.phone) if value else ""
+
+
+OPPORTUNITY_HEADERS = {
+    "title": ["Judul", "Title", "Produk", "Pesanan", "Opportunity", "Peluang"],
+    "customer_name": ["Pelanggan", "Nama Pelanggan", "Nama", "Customer", "Name"],
+    "customer": CUSTOMER_HEADERS["phone"],
+    "amount": ["Nilai", "Nilai (Rp)", "Amount", "Harga", "Total", "Nominal", "Value"],
+    "stage": ["Tahap", "Stage"],
+    "lost_reason": ["Alasan Batal", "Alasan", "Lost Reason"],
+    "expected_close_date": [
+        "Perkiraan Closing", "Perkiraan Tanggal Closing", "Expected Close Date", "Close Date",
+    ],
+}
+
+
+class OpportunityResource(SpreadsheetResource):
+    """Opportunities to and from spreadsheets.
+
+    The customer is found by WhatsApp number; a number we do not know yet
+    creates the customer when the row also gives a name. A row with an ID
+    that exists updates that opportunity (so an export imports back).
+    """
+
+    HEADERS = OPPORTUNITY_HEADERS
+
+    id = fields.Field(attribute="id", column_name="ID", widget=widgets.IntegerWidget())
+    title = fields.Field(attribute="title", column_name="Judul", widget=TextWidget())
+    customer_name = fields.Field(
+        attribute="customer__name", column_name="Pelanggan", widget=TextWidget(),
+        readonly=True,
+    )
+    customer = fields.Field(
+        attribute="customer", column_name="No HP", widget=CustomerByPhoneWidget()
+    )
+    amount = fields.Field(attribute="amount", column_name="Nilai", widget=RupiahWidget())
+    stage = fields.Field(
+        attribute="stage", column_name="Tahap",
+        widget=ChoiceLabelWidget(Stage.choices, default=Stage.PROSPECT),
+    )
+    lost_reason = fields.Field(
+        attribute="lost_reason", column_name="Alasan Batal", widget=TextWidget()
+    )
+    expected_close_date = fields.Field(
+        attribute="expected_close_date", column_name="Perkiraan Closing",
+        widget=DateWidget(),
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id", "title", "customer_name", "customer", "amount", "stage", "lost_reason",
+            "expected_close_date",
+        ]
+        import_id_fields = ["id"]
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+        name = gettext_lazy("Opportunities")
+
+    EXAMPLE_ROWS = [
+        ["", "Kripik tempe 100 bungkus", "Bu Sum", "0812-3456-7890", "Rp 800.000", "Penawaran",
+         "", "2026-12-20"],
+        ["", "Seragam batik kantor 20 pcs", "Pak Darto", "0857-1111-2222", "3.000.000",
+         "Batal", "Harga terlalu mahal", ""],
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.new_customers = {}
+
+    def get_instance(self, instance_loader, row):
+        if not str(row.get("ID") or "").strip():
+            return None
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None  # the ID field reports the bad value
+
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
-        # An empty cell never erases what is known about an existing customer.
-        if instance.pk and not str(row.get(field.column_name) or "").strip():
+        if field.attribute == "customer":
+            self.import_customer(instance, row)
             return
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
-    def import_row(self, row, instance_loader, **kwargs):
-        if not any(str(value or "").strip() for value in row.values()):
-            # A blank line in the sheet: skipped, never an error.
-            row_result = self.get_row_result_class()()
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-            return row_result
-        row_result = super().import_row(row, instance_loader, **kwargs)
-        if self.skip_invalid_rows and row_result.validation_error is not None:
-            # The user chose to import only the valid rows: this one is left
-            # out, with its reasons kept for the summary.
-            row_result.skipped_errors = row_result.validation_error
-            row_result.spreadsheet_row = kwargs["row_number"] + 1  # header is row 1
-            row_result.validation_error = None
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-        return row_result
-
-    def after_import(self, dataset, result, **kwargs):
-        result.unknown_columns = self.unknown_columns
-        if not kwargs.get("dry_run") and not result.has_errors():
-            # Inside the import's transaction: the record exists iff the rows do.
-            record_import(
-                self._meta.model, result, [f.attribute for f in self.get_import_fields()],
-                file_name=kwargs.get("file_name"), user=kwargs.get("user"),
+    def import_customer(self, opportunity, row):
+        """Set the opportunity's customer from the row's number (and name)."""
+        raw_phone = row.get("No HP")
+        if opportunity.pk and not str(raw_phone or "").strip():
+            return  # an update that leaves the customer as it is
+        phone = PhoneWidget().clean(raw_phone)
+        if phone is None:
+            raise ValueError(_("The customer's WhatsApp number is missing."))
+        customer = Customer.objects.filter(phone=phone).first()
+        if customer is None:
+            name = str(row.get("Pelanggan") or "").strip()
+            if not name:
+                raise ValueError(
+                    _("No customer has the number %(phone)s; give their name in the "
+                      "Pelanggan column to add them.") % {"phone": raw_phone}
+                )
+            customer = Customer.objects.create(
+                name=name, phone=phone, source=Customer.Source.OTHER, owner=self.user
             )
-        super().after_import(dataset, result, **kwargs)
+            self.new_customers[customer.pk] = customer
+        opportunity.customer = customer
 
-    # Writing the file
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if is_create and instance.owner_id is None and getattr(self.user, "pk", None):
+            instance.owner = self.user
+        self.before_save_instance(instance, row, **kwargs)
+        # A dry run writes inside the transaction it rolls back; the stage
+        # history records who imported the change.
+        instance.save(changed_by=self.user)
+        self.after_save_instance(instance, row, **kwargs)
 
-    def export(self, *args, **kwargs):
-        return escape_formulas(super().export(*args, **kwargs))
+    def created_alongside(self):
+        return list(self.new_customers.values())
+
+    def export(self, queryset=None, **kwargs):
+        if queryset is not None:
+            # One JOIN for the whole export, not a query per row.
+            queryset = queryset.select_related("customer")
+        return super().export(queryset=queryset, **kwargs)
