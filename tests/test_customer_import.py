@@ -386,3 +386,20 @@ def test_an_xlsx_with_an_xml_bomb_is_refused(admin_client):
                        XLSX_FORMAT)
     assert response.context["form"].errors
     assert not Customer.objects.exists()
+
+
+def test_the_preview_counts_each_kind_of_row(admin_client, make_customer):
+    make_customer(name="Dewi", phone="0812-3456-7890")
+    response = preview(admin_client, csv_file(
+        "Nama,No HP\nDewi,0812-3456-7890\nRina,0857-1111-2222\n,\nX,081-234\n"
+    ), skip_invalid_rows="on")
+    html = response.content.decode()
+    for kind, count in [("new", 1), ("update", 0), ("skip", 3), ("invalid", 0)]:
+        assert f'data-total="{kind}">{count}</strong>' in html
+
+
+def test_a_big_file_previews_only_its_first_rows(admin_client):
+    rows = "".join(f"Orang {i},0812-{i:04d}-0000\n" for i in range(1, 131))
+    html = preview(admin_client, csv_file("Nama,No HP\n" + rows)).content.decode()
+    assert html.count('<tr class="new">') == 100
+    assert "30 baris lainnya" in html
