@@ -6,6 +6,7 @@ the form KirimWA and wa.me expect. Users type numbers every which way
 normalise to the same digits, so the number can be the customer's identity.
 """
 
+import functools
 import re
 
 import phonenumbers
@@ -30,6 +31,16 @@ def normalize_phone(raw):
     stored number changes nothing.
     """
     text = (raw or "").strip()
+    digits = _e164_digits(text)
+    if digits is None:
+        raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
+    return digits
+
+
+@functools.lru_cache(maxsize=65_536)
+def _e164_digits(text):
+    # Cached: a number is normalised several times on its way in (form or
+    # import, model validation, save) and parsing is the costly part.
     candidates = [text]
     if text.isdigit() and not text.startswith(("0", "8")):
         # Bare digits not starting like a local number (08…, or 8… once a
@@ -44,7 +55,7 @@ def normalize_phone(raw):
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
-    raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
+    return None
 
 
 def format_phone(digits):
