@@ -41,8 +41,11 @@ run: $(INSTALLED) .env
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks on MariaDB (127.0.0.1:3306, root): see bench/README.md.
 bench: $(VENV)/.installed-mysql
 	$(PY) bench/changelist.py $(BENCH_ARGS)
+	$(PY) bench/dashboard.py
+	$(PY) bench/import.py
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
