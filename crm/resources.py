@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
+from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import RowResult
 
 from crm.imports import record_import
@@ -198,6 +199,39 @@ class SpreadsheetResource(resources.ModelResource):
         return escape_formulas(super().export(*args, **kwargs))
 
 
+class CustomerByPhoneLoader(BaseInstanceLoader):
+    """Finds a row's customer by number, with one query per 1,000 rows.
+
+    Customers saved earlier in the same import are remembered too, so a
+    number repeated further down the file updates the customer created above.
+    """
+
+    CHUNK = 1000
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        phones = set()
+        for row in dataset.dict if dataset else []:
+            try:
+                phone = resource.fields["phone"].clean(row)
+            except (ValueError, KeyError):
+                continue
+            if phone:
+                phones.add(phone)
+        phones = sorted(phones)
+        self.by_phone = {}
+        for start in range(0, len(phones), self.CHUNK):
+            for customer in Customer.objects.filter(phone__in=phones[start:start + self.CHUNK]):
+                self.by_phone[customer.phone] = customer
+
+    def get_instance(self, row):
+        return self.by_phone.get(self.resource.fields["phone"].clean(row))
+
+    def remember(self, customer):
+        if customer.phone:
+            self.by_phone[customer.phone] = customer
+
+
 class CustomerResource(SpreadsheetResource):
     """Customers to and from spreadsheets, with Indonesian headers both ways."""
 
@@ -224,6 +258,7 @@ class CustomerResource(SpreadsheetResource):
             "name", "phone", "email", "business_name", "address", "city", "source", "notes"
         ]
         import_id_fields = ["phone"]
+        instance_loader_class = CustomerByPhoneLoader
         # Model validation (required name, lengths, email) runs on every row.
         clean_model_instances = True
         skip_unchanged = True
@@ -247,7 +282,20 @@ class CustomerResource(SpreadsheetResource):
                 return None
         except (ValueError, KeyError):
             return None
+        self.instance_loader = instance_loader
         return super().get_instance(instance_loader, row)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # No per-row uniqueness query: a known number updates its customer
+        # (see CustomerByPhoneLoader), so a row cannot duplicate one; the
+        # database's unique index still guards against a concurrent import.
+        super().validate_instance(instance, import_validation_errors, validate_unique=False)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        super().save_instance(instance, is_create, row, **kwargs)
+        loader = getattr(self, "instance_loader", None)
+        if loader is not None:
+            loader.remember(instance)
 
 
 class RupiahWidget(widgets.Widget):
