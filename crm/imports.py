@@ -16,11 +16,15 @@ from import_export.results import RowResult
 from crm.models import ImportChange, ImportRecord
 
 
-def record_import(model, result, field_names, *, file_name, user, extra_created=()):
+def record_import(
+    model, result, field_names, *, file_name, user, created=None, extra_created=()
+):
     """Write the ImportRecord of a confirmed import from its result rows.
 
-    ``extra_created`` lists other records the import created on the way
-    (customers created by an opportunities import), to be undone after it.
+    ``created`` lists the rows created when the result rows cannot tell (a
+    bulk import learns their ids only when writing them); ``extra_created``
+    lists other records the import created on the way (customers created by
+    an opportunities import), to be undone after it.
     """
     record = ImportRecord.objects.create(
         model_name=model._meta.label_lower,
@@ -31,12 +35,18 @@ def record_import(model, result, field_names, *, file_name, user, extra_created=
         skipped_count=result.totals[RowResult.IMPORT_TYPE_SKIP],
     )
     changes = []
+    if created is not None:
+        changes.extend(
+            ImportChange(record=record, action=ImportChange.Action.CREATED, object_id=obj.pk)
+            for obj in created
+        )
     for row in result.rows:
-        if row.import_type == RowResult.IMPORT_TYPE_NEW:
+        if row.import_type == RowResult.IMPORT_TYPE_NEW and created is None:
             changes.append(ImportChange(
                 record=record, action=ImportChange.Action.CREATED, object_id=row.object_id
             ))
-        elif row.import_type == RowResult.IMPORT_TYPE_UPDATE and row.original is not None:
+        elif (row.import_type == RowResult.IMPORT_TYPE_UPDATE and row.original is not None
+              and row.object_id is not None):
             previous = {
                 name: getattr(row.original, name) for name in field_names
             }

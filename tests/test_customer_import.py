@@ -6,6 +6,7 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from crm.models import Customer, ImportRecord
@@ -232,19 +233,21 @@ def test_a_file_over_the_row_limit_is_refused(admin_client, settings):
 
 
 def test_a_confirmed_import_happens_completely_or_not_at_all(admin_client, monkeypatch):
-    upload = csv_file("Nama,No HP\nDewi,0812-3456-7890\nRina,0857-1111-2222\n")
-    response = preview(admin_client, upload)
-    original_save = Customer.save
+    # 1,500 rows: the first 1,000 are written as one batch, then the rest fails.
+    rows = "".join(f"Orang {i},0812-{i:04d}-0000\n" for i in range(1, 1501))
+    response = preview(admin_client, csv_file("Nama,No HP\n" + rows))
+    original_bulk_create = QuerySet.bulk_create
 
-    def fail_on_rina(self, *args, **kwargs):
-        if self.name == "Rina":
+    def fail_second_batch(queryset, objs, *args, **kwargs):
+        if any(obj.name == "Orang 1500" for obj in objs):
             raise RuntimeError("disk full")
-        return original_save(self, *args, **kwargs)
+        return original_bulk_create(queryset, objs, *args, **kwargs)
 
-    monkeypatch.setattr(Customer, "save", fail_on_rina)
+    monkeypatch.setattr(QuerySet, "bulk_create", fail_second_batch)
     response = confirm(admin_client, response)
     assert response["Location"] == IMPORT_URL
     assert not Customer.objects.exists()
+    assert not ImportRecord.objects.exists()
     message = [str(m) for m in admin_client.get(IMPORT_URL).context["messages"]]
     assert message == [
         "Tidak ada yang diimpor: berkas tidak bisa diimpor seluruhnya. "
