@@ -19,7 +19,19 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -247,19 +259,29 @@ def month_starts(now, months=TREND_MONTHS):
 def monthly_closing_rates(opportunities, now):
     """Created and won counts for each of the last 12 months, in one query.
 
-    Each month is a conditional count over one date range, so no database
-    time-zone function (and no MySQL time-zone tables) is needed.
+    Each row is put in its month by one CASE over the month boundaries
+    (computed here in local time), then grouped: no database time-zone
+    function is needed (MySQL would need its time-zone tables for one), and
+    each row is looked at once rather than once per month.
     """
     bounds = month_starts(now)
-    aggregates = {}
-    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
-        in_month = Q(created_at__gte=start, created_at__lt=end)
-        aggregates[f"created_{i}"] = Count("pk", filter=in_month)
-        aggregates[f"won_{i}"] = Count("pk", filter=in_month & Q(stage=Stage.WON))
-    counts = opportunities.filter(
-        created_at__gte=bounds[0], created_at__lt=bounds[-1]
-    ).aggregate(**aggregates)
+    month_of_row = Case(
+        *[When(created_at__lt=end, then=Value(i)) for i, end in enumerate(bounds[1:])],
+        output_field=IntegerField(),
+    )
+    counts = {}
+    rows = (
+        opportunities.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1])
+        .annotate(month=month_of_row)
+        .values("month", "stage")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        created, won = counts.get(row["month"], (0, 0))
+        won += row["count"] if row["stage"] == Stage.WON else 0
+        counts[row["month"]] = (created + row["count"], won)
     return [
-        MonthFigures(start, end, counts[f"created_{i}"], counts[f"won_{i}"])
+        MonthFigures(start, end, *counts.get(i, (0, 0)))
         for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
     ]
