@@ -34,3 +34,9 @@ class PlainOpportunityAdmin(admin.ModelAdmin):
 
 plain_site.register(Customer, PlainCustomerAdmin)
 plain_site.register(Opportunity, PlainOpportunityAdmin)
+
+# The rest of the admin (users, groups, tasks) as on our site, so both sites
+# render the same menus and links.
+for _model, _model_admin in admin.site._registry.items():
+    if _model not in (Customer, Opportunity):
+        plain_site.register(_model, type(_model_admin))

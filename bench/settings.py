@@ -8,6 +8,8 @@ import os
 import warnings
 
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else")
+# Production-like, whatever a developer's .env says (DEBUG=1 there).
+os.environ.setdefault("ENV_FILE", "")
 # bench/changelist.py always sets DATABASE_URL itself (--database-url).
 os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/crm_bench")
 
@@ -22,6 +24,8 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The test client speaks plain HTTP; in production TLS ends before Django.
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {
     **LOGGING,  # noqa: F405
@@ -29,4 +33,4 @@ LOGGING = {
 }
 
 # WhiteNoise warns that STATIC_ROOT does not exist (no collectstatic here).
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+warnings.filterwarnings("ignore", message="No directory at")

@@ -1,0 +1,157 @@
+"""Benchmark: the closing-rate dashboard and the pipeline board on MariaDB.
+
+Run from the project root (``make bench`` runs it after the changelists)::
+
+    .venv/bin/python bench/dashboard.py [--repeat N]
+
+It uses the changelist benchmark's database and data (seeding them first if
+needed: 1,000,000 customers, 3,000,000 opportunities over two years), then
+times through Django's test client, as a logged-in superuser:
+
+* the admin index (the dashboard) for each period;
+* the pipeline board;
+* the reference, in the same run: a raw ``SELECT COUNT(*)`` of the
+  opportunity table, one full pass over its smallest index.
+
+Results: a markdown table on stdout and bench/results/dashboard.json.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.changelist import (  # noqa: E402 - the path above makes bench importable
+    BUFFER_POOL_BYTES,
+    DEFAULT_DATABASE_URL,
+    RESULTS_DIR,
+    measure,
+    prepare_server,
+    seed,
+    setup_django,
+)
+
+MAX_QUERIES = 8
+# Goals as multiples of the COUNT(*) reference.
+GOALS = {
+    "this_month": 0.5,
+    "last_30_days": 0.5,
+    "last_90_days": 0.5,
+    "this_year": 4.0,
+    "all_time": 4.0,
+    "board": 0.5,
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--opportunities", type=int, default=3_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--buffer-pool-bytes", type=int, default=BUFFER_POOL_BYTES)
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS_DIR / "dashboard.json", help="JSON results file"
+    )
+    return parser.parse_args()
+
+
+def time_count_star(repeat):
+    """Median ms of a raw COUNT(*) of the opportunity table (one warm-up first)."""
+    from django.db import connection
+
+    timings = []
+    with connection.cursor() as cursor:
+        for attempt in range(repeat + 1):
+            started = time.perf_counter()
+            cursor.execute("SELECT COUNT(*) FROM crm_opportunity")
+            rows = cursor.fetchone()[0]
+            if attempt:
+                timings.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": round(statistics.median(timings), 1), "rows": rows,
+            "timings_ms": [round(t, 1) for t in timings]}
+
+
+def explain_slowest(result):
+    """EXPLAIN of the page's slowest crm query, to show which index it read."""
+    from django.db import connection
+
+    crm = [q for q in result["queries"] if "crm_opportunity" in q["sql"]]
+    if not crm:
+        return None
+    slowest = max(crm, key=lambda q: q["ms"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + slowest["sql"])
+        columns = [c[0] for c in cursor.description]
+        plan = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return {"sql": slowest["sql"][:600], "ms": slowest["ms"], "explain": plan}
+
+
+def main():
+    args = parse_args()
+    server = prepare_server(args.database_url, args.buffer_pool_bytes)
+    setup_django(args.database_url)
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from crm.dashboard import PERIODS
+
+    call_command("migrate", verbosity=0)
+    seeded = seed(args.customers, args.opportunities, reseed=False)
+
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+
+    reference = time_count_star(args.repeat)
+    print(f"Reference SELECT COUNT(*) FROM crm_opportunity ({reference['rows']:,} rows): "
+          f"{reference['median_ms']} ms")
+
+    pages = [(key, f"/admin/?period={key}") for key in PERIODS]
+    pages.append(("board", "/admin/crm/opportunity/board/"))
+    results = []
+    for name, url in pages:
+        result = measure(client, url, args.repeat)
+        ratio = result["median_ms"] / reference["median_ms"]
+        missed = []
+        if ratio > GOALS[name]:
+            missed.append(f"ratio {ratio:.2f} > {GOALS[name]}")
+        if result["query_count"] > MAX_QUERIES:
+            missed.append(f"{result['query_count']} queries > {MAX_QUERIES}")
+        results.append({
+            "page": name, "url": url, "median_ms": result["median_ms"],
+            "timings_ms": result["timings_ms"], "query_count": result["query_count"],
+            "sql_ms": result["sql_ms"], "ratio": round(ratio, 3), "goal": GOALS[name],
+            "goals_missed": missed, "queries": result["queries"],
+            "slowest_query": explain_slowest(result),
+        })
+        print(f"  {name:<14} {result['median_ms']:>8.1f} ms  {result['query_count']} queries"
+              f"  {ratio:.2f}x COUNT(*)  {'MISSED: ' + '; '.join(missed) if missed else 'ok'}",
+              flush=True)
+
+    print()
+    print("| page | median ms | queries | × COUNT(*) | goal | |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(f"| `SELECT COUNT(*)` (reference) | {reference['median_ms']} | 1 | 1.00 | | |")
+    for r in results:
+        status = "missed: " + "; ".join(r["goals_missed"]) if r["goals_missed"] else "ok"
+        print(f"| {r['page']} | {r['median_ms']} | {r['query_count']} | {r['ratio']:.2f} "
+              f"| ≤ {r['goal']} | {status} |")
+
+    args.output.parent.mkdir(exist_ok=True)
+    args.output.write_text(json.dumps({
+        "server": server, "seeding": seeded, "reference": reference, "pages": results,
+    }, indent=2, default=str))
+    print(f"\nResults written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
