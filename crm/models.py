@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +104,11 @@ class Customer(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # The customer's names are part of each opportunity's search text.
+        refresh_search_text(Opportunity.objects.filter(customer_id=self.pk))
+
 
 class Stage(models.TextChoices):
     PROSPECT = "prospect", _("Prospect")
@@ -123,6 +129,26 @@ CLOSED_STAGES = {Stage.WON: Status.WON, Stage.LOST: Status.LOST}
 
 
 _NOT_LOADED = object()
+
+
+def search_text_of(title, customer):
+    """What an opportunity is found by: its title and its customer's names."""
+    return " ".join(part for part in [title, customer.name, customer.business_name] if part)
+
+
+def refresh_search_text(opportunities):
+    """Recompute the search text of ``opportunities`` in the database, in one UPDATE."""
+    customer = Customer.objects.filter(pk=OuterRef("customer_id"))
+    opportunities.update(
+        search_text=Concat(
+            "title",
+            Value(" "),
+            Subquery(customer.values("name")[:1]),
+            Value(" "),
+            Subquery(customer.values("business_name")[:1]),
+            output_field=models.TextField(),
+        )
+    )
 
 
 def status_for_stage(stage):
@@ -163,6 +189,11 @@ class Opportunity(models.Model):
     stage_changed_at = models.DateTimeField(
         _("in this stage since"), default=timezone.now, editable=False
     )
+    # Title and customer name and business, for one FULLTEXT index: searching
+    # "customer matches OR title matches" across two tables uses no index
+    # on MySQL (seconds at 3,000,000 rows). Kept in step by save() here and
+    # by Customer.save() / refresh_search_text().
+    search_text = models.TextField(blank=True, default="", editable=False)
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -228,6 +259,8 @@ class Opportunity(models.Model):
     def save(self, *args, changed_by=None, **kwargs):
         """Save, applying the stage rules and recording a stage change.
 
+        Also refreshes the search text from the title and the customer.
+
         ``changed_by`` is the user who made the change, for the stage history.
         """
         if self._saved_stage is _NOT_LOADED:
@@ -245,6 +278,9 @@ class Opportunity(models.Model):
             self.closed_at = now
         if self.stage != Stage.LOST:
             self.lost_reason = ""
+        self.search_text = search_text_of(self.title, self.customer)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         if stage_changed and kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {
                 *kwargs["update_fields"],

@@ -18,7 +18,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import RowResult
 
 from crm.imports import record_import
-from crm.models import Customer, Opportunity, Stage
+from crm.models import Customer, Opportunity, Stage, refresh_search_text
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
 from crm.spreadsheets import escape_formulas, header_key
 
@@ -317,6 +317,17 @@ class CustomerResource(SpreadsheetResource):
 
     def get_bulk_update_fields(self):
         return [*super().get_bulk_update_fields(), "updated_at"]
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        # bulk_update skips Customer.save(): renamed customers' opportunities
+        # get their search text here.
+        updated = [row.object_id for row in result.rows if row.object_id is not None
+                   and row.import_type == RowResult.IMPORT_TYPE_UPDATE]
+        for start in range(0, len(updated), 1000):
+            refresh_search_text(
+                Opportunity.objects.filter(customer_id__in=updated[start:start + 1000])
+            )
 
 
 class RupiahWidget(widgets.Widget):

@@ -123,15 +123,15 @@ def search_customers(queryset, term):
 
 
 def search_opportunities(queryset, term):
-    """Opportunities by their customer's phone, email or name, or by their title."""
+    """Opportunities by their customer's phone or email, or by words of their
+    title or their customer's name or business (one indexed search text)."""
     from crm.models import Customer
 
     term = term.strip()
     if not term:
         return queryset
-    customers = Customer.objects.using(queryset.db)
-    matching_customers = customers.filter(customer_filter(customers, term)).values("pk")
-    condition = Q(customer__in=matching_customers)
-    if not phone_search_prefix(term) and "@" not in term:
-        condition |= name_filter(queryset, term, ["title"])
-    return queryset.filter(condition)
+    if phone_search_prefix(term) or "@" in term:
+        customers = Customer.objects.using(queryset.db)
+        matching = customers.filter(customer_filter(customers, term)).values("pk")
+        return queryset.filter(customer__in=matching)
+    return queryset.filter(name_filter(queryset, term, ["search_text"]))

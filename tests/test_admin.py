@@ -292,3 +292,22 @@ def test_an_opportunity_added_on_the_customer_page_records_who_added_it(
     opportunity = customer.opportunities.get()
     change = opportunity.stage_changes.get()
     assert (change.to_stage, change.changed_by) == ("proposal", admin_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opportunities_are_found_by_their_customers_new_name_after_a_rename(
+    admin_client, make_customer, make_opportunity
+):
+    customer = make_customer(name="Dewi Lestari", business_name="Kripik Dewi")
+    make_opportunity(customer=customer, title="Seragam batik kantor")
+    customer.name = "Dewi Anggraini"
+    customer.business_name = "Batik Anggrek"
+    customer.save()
+
+    def titles(term):
+        result = admin_client.get(OPPORTUNITY_LIST, {"q": term}).context["cl"].result_list
+        return [o.title for o in result]
+
+    assert titles("anggraini") == ["Seragam batik kantor"]
+    assert titles("anggrek") == ["Seragam batik kantor"]
+    assert titles("lestari") == []

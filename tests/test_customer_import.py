@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from crm.models import Customer, ImportRecord
+from crm.models import Customer, ImportRecord, Opportunity
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
@@ -406,3 +406,13 @@ def test_a_big_file_previews_only_its_first_rows(admin_client):
     html = preview(admin_client, csv_file("Nama,No HP\n" + rows)).content.decode()
     assert html.count('<tr class="new">') == 100
     assert "30 baris lainnya" in html
+
+
+def test_a_customer_renamed_by_an_import_is_found_by_the_new_name(
+    admin_client, make_customer, make_opportunity
+):
+    dewi = make_customer(name="Dewi Lestari", phone="0812-3456-7890")
+    make_opportunity(customer=dewi, title="Kue 10 toples")
+    upload = csv_file("Nama,No HP\nDewi Anggraini,0812-3456-7890\n")
+    confirm(admin_client, preview(admin_client, upload))
+    assert "Dewi Anggraini" in Opportunity.objects.get().search_text

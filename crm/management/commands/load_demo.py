@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from crm.models import Customer, Opportunity, StageChange
+from crm.models import Customer, Opportunity, StageChange, refresh_search_text
 
 DEMO_FIXTURE = "fixtures/demo.json"
 
@@ -23,6 +23,8 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             call_command("loaddata", DEMO_FIXTURE, verbosity=0)
+            # The fixture carries no search text; it is derived data.
+            refresh_search_text(Opportunity.objects.all())
             shift = self.days_since_newest_activity()
             if shift:
                 self.shift_dates(timedelta(days=shift))
