@@ -16,15 +16,14 @@ from import_export.results import RowResult
 from crm.models import ImportChange, ImportRecord
 
 
-def record_import(
-    model, result, field_names, *, file_name, user, created=None, extra_created=()
-):
-    """Write the ImportRecord of a confirmed import from its result rows.
+def record_import(model, result, *, file_name, user, created, previous, extra_created=()):
+    """Write the ImportRecord of a confirmed import.
 
-    ``created`` lists the rows created when the result rows cannot tell (a
-    bulk import learns their ids only when writing them); ``extra_created``
-    lists other records the import created on the way (customers created by
-    an opportunities import), to be undone after it.
+    ``created`` are the rows the import created; ``previous`` maps the id of
+    each row it loaded for an update to that row's values before the import
+    (only those the result reports as updated are kept); ``extra_created``
+    are other records created on the way (customers created by an
+    opportunities import), removed after the imported rows on undo.
     """
     record = ImportRecord.objects.create(
         model_name=model._meta.label_lower,
@@ -34,31 +33,24 @@ def record_import(
         updated_count=result.totals[RowResult.IMPORT_TYPE_UPDATE],
         skipped_count=result.totals[RowResult.IMPORT_TYPE_SKIP],
     )
-    changes = []
-    if created is not None:
-        changes.extend(
-            ImportChange(record=record, action=ImportChange.Action.CREATED, object_id=obj.pk)
-            for obj in created
-        )
-    for row in result.rows:
-        if row.import_type == RowResult.IMPORT_TYPE_NEW and created is None:
-            changes.append(ImportChange(
-                record=record, action=ImportChange.Action.CREATED, object_id=row.object_id
-            ))
-        elif (row.import_type == RowResult.IMPORT_TYPE_UPDATE and row.original is not None
-              and row.object_id is not None):
-            previous = {
-                name: getattr(row.original, name) for name in field_names
-            }
-            changes.append(ImportChange(
-                record=record, action=ImportChange.Action.UPDATED, object_id=row.object_id,
-                previous=previous,
-            ))
-    for obj in extra_created:
-        changes.append(ImportChange(
-            record=record, action=ImportChange.Action.CREATED, object_id=obj.pk,
-            model_name=obj._meta.label_lower,
-        ))
+    updated = {
+        row.object_id for row in result.rows
+        if row.import_type == RowResult.IMPORT_TYPE_UPDATE and row.object_id in previous
+    }
+    changes = [
+        ImportChange(record=record, action=ImportChange.Action.CREATED, object_id=obj.pk)
+        for obj in created
+    ]
+    changes += [
+        ImportChange(record=record, action=ImportChange.Action.UPDATED, object_id=pk,
+                     previous=previous[pk])
+        for pk in sorted(updated)
+    ]
+    changes += [
+        ImportChange(record=record, action=ImportChange.Action.CREATED, object_id=obj.pk,
+                     model_name=obj._meta.label_lower)
+        for obj in extra_created
+    ]
     ImportChange.objects.bulk_create(changes, batch_size=1000)
     return record
 

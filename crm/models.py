@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery, Value
@@ -400,7 +401,7 @@ class ImportChange(models.Model):
     model_name = models.CharField(max_length=50, blank=True)
     object_id = models.BigIntegerField()
     # For an update: the imported fields' values before the import.
-    previous = models.JSONField(default=dict, blank=True)
+    previous = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         verbose_name = _("imported row")

@@ -6,6 +6,7 @@ occurrence is a few rows up in the same file. Headers are recognised in
 Indonesian and English; columns we do not know are ignored and listed.
 """
 
+import copy
 import datetime
 
 from django.conf import settings
@@ -120,12 +121,20 @@ class SpreadsheetResource(resources.ModelResource):
     HEADERS = {}
     EXAMPLE_ROWS = []
 
+    # Rows whose change the preview shows; past these no diff is computed.
+    PREVIEW_ROWS = 100
+
     def __init__(self, *, skip_invalid_rows=False, **kwargs):
         super().__init__(**kwargs)
         self.skip_invalid_rows = skip_invalid_rows
         self.unknown_columns = []
-        # Rows created by a bulk import get their ids only when written.
+        # What an undo needs: the rows created (a bulk import learns their
+        # ids only when writing them) and the values the updates replaced.
         self.created_objects = []
+        self.previous = {}
+        # This import's own copy of the options, so diffs can stop after the
+        # rows the preview shows without touching other imports.
+        self._meta = copy.copy(type(self)._meta)
 
     # Reading the file
 
@@ -165,7 +174,43 @@ class SpreadsheetResource(resources.ModelResource):
             return
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
+    def undo_fields(self):
+        """The model fields an import writes, by attribute name (customer_id)."""
+        model_fields = self._meta.model._meta
+        return [
+            model_fields.get_field(f.attribute).attname
+            for f in self.get_import_fields()
+            if f.attribute and "__" not in f.attribute and f.attribute != "id"
+        ]
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        super().after_init_instance(instance, new, row, **kwargs)
+        if not new and instance.pk is not None and instance.pk not in self.previous:
+            self.previous[instance.pk] = {
+                name: getattr(instance, name) for name in self.undo_fields()
+            }
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if self._meta.skip_diff and not import_validation_errors and instance.pk:
+            # Past the previewed rows there is no diff to compare: compare
+            # with the values the row had before instead.
+            before = self.previous.get(instance.pk)
+            return before is not None and all(
+                getattr(instance, name) == value for name, value in before.items()
+            )
+        return super().skip_row(instance, original, row, import_validation_errors)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if is_create:
+            self.created_objects.append(instance)
+        self.write_instance(instance, is_create, row, **kwargs)
+
+    def write_instance(self, instance, is_create, row, **kwargs):
+        """django-import-export's save (bulk or one by one); models may differ."""
+        super().save_instance(instance, is_create, row, **kwargs)
+
     def import_row(self, row, instance_loader, **kwargs):
+        self._meta.skip_diff = kwargs["row_number"] > self.PREVIEW_ROWS
         if not any(str(value or "").strip() for value in row.values()):
             # A blank line in the sheet: skipped, never an error.
             row_result = self.get_row_result_class()()
@@ -187,9 +232,8 @@ class SpreadsheetResource(resources.ModelResource):
             # Inside the import's transaction: the record exists iff the rows do.
             record_import(
                 self._meta.model, result,
-                [f.attribute for f in self.get_import_fields() if "__" not in f.attribute],
                 file_name=kwargs.get("file_name"), user=kwargs.get("user"),
-                created=self.created_objects if self._meta.use_bulk else None,
+                created=self.created_objects, previous=self.previous,
                 extra_created=self.created_alongside(),
             )
         super().after_import(dataset, result, **kwargs)
@@ -309,7 +353,6 @@ class CustomerResource(SpreadsheetResource):
             instance.updated_at = timezone.now()  # bulk_update skips auto_now
         else:
             instance._from_this_import = True
-            self.created_objects.append(instance)
         super().save_instance(instance, is_create, row, **kwargs)
         loader = getattr(self, "instance_loader", None)
         if loader is not None:
@@ -481,7 +524,7 @@ class OpportunityResource(SpreadsheetResource):
             self.new_customers[customer.pk] = customer
         opportunity.customer = customer
 
-    def save_instance(self, instance, is_create, row, **kwargs):
+    def write_instance(self, instance, is_create, row, **kwargs):
         if is_create and instance.owner_id is None and getattr(self.user, "pk", None):
             instance.owner = self.user
         self.before_save_instance(instance, row, **kwargs)

@@ -122,3 +122,23 @@ def test_an_xlsx_with_real_dates_and_numbers(admin_client, make_customer):
     assert (madu.amount, madu.stage, madu.expected_close_date) == (
         900_000, "negotiation", datetime.date(2026, 12, 5)
     )
+
+
+def test_undoing_an_import_that_updated_opportunities_restores_them(
+    admin_client, make_opportunity
+):
+    kripik = make_opportunity(title="Kripik", amount=750_000, stage=Stage.NEGOTIATION,
+                              expected_close_date=datetime.date(2026, 12, 1))
+    before = Opportunity.objects.values(
+        "title", "amount", "stage", "expected_close_date", "customer_id").get()
+    upload = csv_file(
+        "ID,Judul,Nilai,Tahap,Perkiraan Closing\n"
+        f"{kripik.pk},Kripik pedas,900000,Menang,2026-12-24\n"
+    )
+    confirm(admin_client, preview(admin_client, upload))
+    assert Opportunity.objects.get().stage == Stage.WON
+    admin_client.post(RECORDS_URL, {
+        "action": "undo_imports", "_selected_action": [ImportRecord.objects.get().pk],
+    })
+    assert Opportunity.objects.values(
+        "title", "amount", "stage", "expected_close_date", "customer_id").get() == before

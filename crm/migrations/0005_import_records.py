@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+import django.core.serializers.json
 from django.conf import settings
 from django.db import migrations, models
 
@@ -45,7 +46,7 @@ class Migration(migrations.Migration):
                 ('action', models.CharField(choices=[('created', 'created'), ('updated', 'updated')], max_length=10)),
                 ('model_name', models.CharField(blank=True, max_length=50)),
                 ('object_id', models.BigIntegerField()),
-                ('previous', models.JSONField(blank=True, default=dict)),
+                ('previous', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
                 ('record', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='crm.importrecord')),
             ],
             options={
