@@ -416,3 +416,13 @@ def test_a_customer_renamed_by_an_import_is_found_by_the_new_name(
     upload = csv_file("Nama,No HP\nDewi Anggraini,0812-3456-7890\n")
     confirm(admin_client, preview(admin_client, upload))
     assert "Dewi Anggraini" in Opportunity.objects.get().search_text
+
+
+def test_unchanged_rows_past_the_previewed_ones_are_still_skipped(admin_client):
+    rows = "".join(f"Orang {i},0812-{i:04d}-0000\n" for i in range(1, 131))
+    confirm(admin_client, preview(admin_client, csv_file("Nama,No HP\n" + rows)))
+    again = preview(admin_client, csv_file("Nama,No HP\n" + rows))
+    assert dict(again.context["result"].totals)["skip"] == 130
+    changed = rows.replace("Orang 120,", "Orang Baru,")
+    once_more = preview(admin_client, csv_file("Nama,No HP\n" + changed))
+    assert dict(once_more.context["result"].totals)["update"] == 1
