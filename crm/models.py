@@ -105,10 +105,26 @@ class Customer(models.Model):
     def __str__(self):
         return self.name
 
+    # The names as last loaded or saved: the opportunities' search text
+    # needs refreshing only when they change.
+    _saved_names = None
+
     def save(self, *args, **kwargs):
+        adding = self._state.adding
         super().save(*args, **kwargs)
-        # The customer's names are part of each opportunity's search text.
-        refresh_search_text(Opportunity.objects.filter(customer_id=self.pk))
+        names = (self.name, self.business_name)
+        if not adding and names != self._saved_names:
+            # The customer's names are part of each opportunity's search text.
+            refresh_search_text(Opportunity.objects.filter(customer_id=self.pk))
+        self._saved_names = names
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_names = (
+            instance.__dict__.get("name"), instance.__dict__.get("business_name")
+        )
+        return instance
 
 
 class Stage(models.TextChoices):

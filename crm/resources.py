@@ -12,6 +12,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
@@ -174,6 +175,7 @@ class SpreadsheetResource(resources.ModelResource):
             return
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
+    @cached_property
     def undo_fields(self):
         """The model fields an import writes, by attribute name (customer_id)."""
         model_fields = self._meta.model._meta
@@ -187,7 +189,7 @@ class SpreadsheetResource(resources.ModelResource):
         super().after_init_instance(instance, new, row, **kwargs)
         if not new and instance.pk is not None and instance.pk not in self.previous:
             self.previous[instance.pk] = {
-                name: getattr(instance, name) for name in self.undo_fields()
+                name: getattr(instance, name) for name in self.undo_fields
             }
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
