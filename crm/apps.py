@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("CRM")
+
+    def ready(self):
+        # Connects the signals that keep the dashboard's rollups in step.
+        from crm import rollups  # noqa: F401

@@ -11,8 +11,9 @@ Definitions (also in README.md and on the dashboard's tooltips):
 
 Every figure is computed by the database; Python only adds up the few rows
 of the GROUP BY results (one per owner and stage). Five queries in all,
-whatever the number of opportunities, each reading the period's date range
-of a covering index (see the indexes declared on Opportunity).
+whatever the number of opportunities. The whole pipeline's figures read the
+daily rollups (crm/rollups.py), which tests hold equal to the live figures;
+a subset's figures (one salesperson's) are computed from the opportunities.
 """
 
 import datetime
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    Avg,
     Case,
     Count,
     DurationField,
@@ -35,7 +35,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Opportunity, Stage, Status
+from crm.models import ClosedDay, CreatedDay, Stage, Status
 
 PERIODS = {
     "this_month": _("This month"),
@@ -159,24 +159,121 @@ class Dashboard:
         return max((stage.count for stage in self.stages), default=0)
 
 
-def _in_range(field_name, period):
+def _in_range(field_name, period, as_date=False):
     condition = Q()
-    if period.start is not None:
-        condition &= Q(**{f"{field_name}__gte": period.start})
-    if period.end is not None:
-        condition &= Q(**{f"{field_name}__lt": period.end})
+    for lookup, bound in (("gte", period.start), ("lt", period.end)):
+        if bound is not None:
+            condition &= Q(**{f"{field_name}__{lookup}": bound.date() if as_date else bound})
     return condition
 
 
-def _days(duration):
-    return duration.total_seconds() / 86400 if duration is not None else 0.0
+class RollupFigures:
+    """The figures of every opportunity, read from the daily rollups
+    (crm/rollups.py): a few thousand rows whatever the number of deals."""
+
+    def created(self, period):
+        """Opportunities created in the period: rows of owner_id, stage, count, amount."""
+        rows = (
+            CreatedDay.objects.filter(_in_range("day", period, as_date=True))
+            .values("owner_key", "stage")
+            .annotate(count=Sum("count"), amount=Sum("amount"))
+            .order_by()
+        )
+        return [{**row, "owner_id": row["owner_key"] or None} for row in rows]
+
+    def closed(self, period):
+        """Closed in the period: rows of owner_id, status, count, amount, seconds_to_close."""
+        rows = (
+            ClosedDay.objects.filter(_in_range("day", period, as_date=True))
+            .values("owner_key", "status")
+            .annotate(
+                count=Sum("count"), amount=Sum("amount"), seconds=Sum("seconds_to_close")
+            )
+            .order_by()
+        )
+        return [{**row, "owner_id": row["owner_key"] or None} for row in rows]
+
+    def lost_reasons(self, period):
+        return list(
+            ClosedDay.objects.filter(_in_range("day", period, as_date=True), status=Status.LOST)
+            .values_list("lost_reason")
+            .annotate(count=Sum("count"))
+            .filter(count__gt=0)
+            .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
+        )
+
+    def created_by_month(self, bounds):
+        """Rows of month (index into bounds), stage, count."""
+        month_of_row = Case(
+            *[When(day__lt=end.date(), then=Value(i)) for i, end in enumerate(bounds[1:])],
+            output_field=IntegerField(),
+        )
+        return (
+            CreatedDay.objects.filter(day__gte=bounds[0].date(), day__lt=bounds[-1].date())
+            .annotate(month=month_of_row)
+            .values("month", "stage")
+            .annotate(count=Sum("count"))
+            .order_by()
+        )
+
+
+class LiveFigures:
+    """The figures of some opportunities (e.g. one salesperson's), computed
+    from the opportunities themselves, each query reading the period's date
+    range of a covering index (see the indexes declared on Opportunity)."""
+
+    def __init__(self, opportunities):
+        self.opportunities = opportunities.order_by()
+
+    def created(self, period):
+        return (
+            self.opportunities.filter(_in_range("created_at", period))
+            .values("owner_id", "stage")
+            .annotate(count=Count("pk"), amount=Sum("amount"))
+        )
+
+    def closed(self, period):
+        time_to_close = ExpressionWrapper(
+            F("closed_at") - F("created_at"), output_field=DurationField()
+        )
+        rows = (
+            self.opportunities.filter(_in_range("closed_at", period), closed_at__isnull=False)
+            .values("owner_id", "status")
+            .annotate(count=Count("pk"), amount=Sum("amount"), time_to_close=Sum(time_to_close))
+        )
+        return [
+            {**row, "seconds": row["time_to_close"].total_seconds() if row["time_to_close"] else 0}
+            for row in rows
+        ]
+
+    def lost_reasons(self, period):
+        return list(
+            self.opportunities.filter(_in_range("closed_at", period), stage=Stage.LOST)
+            .values_list("lost_reason")
+            .annotate(count=Count("pk"))
+            .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
+        )
+
+    def created_by_month(self, bounds):
+        """Each row put in its month by one CASE over the month boundaries
+        (computed in local time): no database time-zone function is needed
+        (MySQL would need its time-zone tables for one)."""
+        month_of_row = Case(
+            *[When(created_at__lt=end, then=Value(i)) for i, end in enumerate(bounds[1:])],
+            output_field=IntegerField(),
+        )
+        return (
+            self.opportunities.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1])
+            .annotate(month=month_of_row)
+            .values("month", "stage")
+            .annotate(count=Count("pk"))
+        )
 
 
 def build_dashboard(period, opportunities=None):
-    """All dashboard figures for ``period`` over ``opportunities`` (default: all)."""
-    if opportunities is None:
-        opportunities = Opportunity.objects.all()
-    opportunities = opportunities.order_by()
+    """All dashboard figures for ``period``: of every opportunity (from the
+    rollups), or of ``opportunities`` only (computed live)."""
+    source = RollupFigures() if opportunities is None else LiveFigures(opportunities)
     totals = Figures()
     stages = {stage: StageFigures(stage, label) for stage, label in Stage.choices}
     owners = {}
@@ -185,12 +282,7 @@ def build_dashboard(period, opportunities=None):
         return owners.setdefault(owner_id, OwnerFigures(owner_id=owner_id))
 
     # 1. The period's cohort: opportunities created in it, by owner and stage.
-    created = (
-        opportunities.filter(_in_range("created_at", period))
-        .values("owner_id", "stage")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
-    )
-    for row in created:
+    for row in source.created(period):
         stages[row["stage"]].count += row["count"]
         stages[row["stage"]].amount += row["amount"] or 0
         for figures in (totals, owner(row["owner_id"])):
@@ -201,30 +293,17 @@ def build_dashboard(period, opportunities=None):
                 figures.open_value += row["amount"] or 0
 
     # 2. Opportunities closed in the period, by owner and outcome.
-    time_to_close = ExpressionWrapper(
-        F("closed_at") - F("created_at"), output_field=DurationField()
-    )
-    closed = (
-        opportunities.filter(_in_range("closed_at", period), closed_at__isnull=False)
-        .values("owner_id", "status")
-        .annotate(count=Count("pk"), amount=Sum("amount"), time_to_close=Avg(time_to_close))
-    )
-    for row in closed:
+    for row in source.closed(period):
         for figures in (totals, owner(row["owner_id"])):
             if row["status"] == Status.WON:
                 figures.closed_won += row["count"]
                 figures.won_value += row["amount"] or 0
-                figures._won_days_total += _days(row["time_to_close"]) * row["count"]
+                figures._won_days_total += (row["seconds"] or 0) / 86400
             else:
                 figures.closed_lost += row["count"]
 
     # 3. Why deals were lost in the period.
-    lost_reasons = list(
-        opportunities.filter(_in_range("closed_at", period), stage=Stage.LOST)
-        .values_list("lost_reason")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
-    )
+    lost_reasons = source.lost_reasons(period)
 
     # 4. Owners' names, for the owners that appear above.
     names = {
@@ -234,13 +313,15 @@ def build_dashboard(period, opportunities=None):
     for owner_id, figures in owners.items():
         figures.name = names.get(owner_id, "")
 
+    # Owners with nothing in the period (rollup rows that went back to zero).
+    owners = {k: o for k, o in owners.items() if o.created or o.closed_won or o.closed_lost}
     return Dashboard(
         period=period,
         totals=totals,
         stages=list(stages.values()),
         owners=sorted(owners.values(), key=lambda o: (-o.created, o.name)),
         lost_reasons=lost_reasons,
-        months=monthly_closing_rates(opportunities, timezone.now()),
+        months=monthly_closing_rates(source, timezone.now()),
     )
 
 
@@ -256,28 +337,11 @@ def month_starts(now, months=TREND_MONTHS):
     return [*starts, following]
 
 
-def monthly_closing_rates(opportunities, now):
-    """Created and won counts for each of the last 12 months, in one query.
-
-    Each row is put in its month by one CASE over the month boundaries
-    (computed here in local time), then grouped: no database time-zone
-    function is needed (MySQL would need its time-zone tables for one), and
-    each row is looked at once rather than once per month.
-    """
+def monthly_closing_rates(source, now):
+    """Created and won counts for each of the last 12 months, in one query."""
     bounds = month_starts(now)
-    month_of_row = Case(
-        *[When(created_at__lt=end, then=Value(i)) for i, end in enumerate(bounds[1:])],
-        output_field=IntegerField(),
-    )
     counts = {}
-    rows = (
-        opportunities.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1])
-        .annotate(month=month_of_row)
-        .values("month", "stage")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    for row in rows:
+    for row in source.created_by_month(bounds):
         created, won = counts.get(row["month"], (0, 0))
         won += row["count"] if row["stage"] == Stage.WON else 0
         counts[row["month"]] = (created + row["count"], won)

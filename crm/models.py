@@ -1,8 +1,10 @@
+import dataclasses
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -303,8 +305,13 @@ class Opportunity(models.Model):
                 *kwargs["update_fields"],
                 "stage", "status", "closed_at", "lost_reason", "stage_changed_at",
             }
-        with transaction.atomic():
+        from crm import rollups  # imports this module
+
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            before = None if self.pk is None else rollups.Snapshot.in_database(self.pk, using)
             super().save(*args, **kwargs)
+            rollups.record_change(before, self._rollup_snapshot(before, kwargs), using)
             if stage_changed:
                 StageChange.objects.create(
                     opportunity=self,
@@ -314,6 +321,21 @@ class Opportunity(models.Model):
                     changed_by=changed_by,
                 )
         self._saved_stage = self.stage
+
+    def _rollup_snapshot(self, before, save_kwargs):
+        """What is stored now: with update_fields, unlisted fields kept their old values."""
+        from crm import rollups
+
+        after = rollups.Snapshot.of(self)
+        update_fields = save_kwargs.get("update_fields")
+        if before is None or update_fields is None:
+            return after
+        kept = {
+            name: getattr(before, name)
+            for name in rollups.Snapshot.FIELDS
+            if name not in update_fields and name.removesuffix("_id") not in update_fields
+        }
+        return dataclasses.replace(after, **kept)
 
     def clean(self):
         if self.stage == Stage.LOST and not self.lost_reason.strip():
@@ -425,3 +447,54 @@ class ImportChange(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} #{self.object_id}"
+
+
+# --- Dashboard rollups --------------------------------------------------------
+# Running totals of opportunities per local day, kept by crm/rollups.py in
+# the same transaction as every change, so the dashboard reads a few thousand
+# rollup rows instead of millions of opportunities. ``owner_key`` is the
+# owner's user id, 0 for none: a NULL would not collide in the unique key.
+
+
+class CreatedDay(models.Model):
+    """Opportunities created on a local day, by owner and current stage."""
+
+    day = models.DateField()
+    owner_key = models.PositiveIntegerField()
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index every dashboard query reads: a period is a day range.
+            models.UniqueConstraint(
+                fields=["day", "owner_key", "stage"], name="createdday_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.owner_key} {self.stage}: {self.count}"
+
+
+class ClosedDay(models.Model):
+    """Opportunities closed on a local day, by owner, outcome and lost reason."""
+
+    day = models.DateField()
+    owner_key = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    lost_reason = models.CharField(max_length=200, blank=True)
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    # Sum of (closed_at - created_at), for the average days to win.
+    seconds_to_close = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "owner_key", "status", "lost_reason"], name="closedday_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.owner_key} {self.status}: {self.count}"

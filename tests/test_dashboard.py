@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from crm import rollups
 from crm.dashboard import build_dashboard, month_starts, period_named
 from crm.models import Opportunity, Stage
 
@@ -18,28 +19,61 @@ def at(month, day, hour=12, minute=0):
     return datetime.datetime(2026, month, day, hour, minute, tzinfo=JAKARTA)
 
 
+class Clock:
+    """A settable timezone.now()."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 @pytest.fixture
-def now(monkeypatch):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+def clock(monkeypatch):
+    clock = Clock(NOW)
+    monkeypatch.setattr("django.utils.timezone.now", clock)
+    return clock
+
+
+@pytest.fixture
+def now(clock):
     return NOW
 
 
 @pytest.fixture
-def deal(make_customer, now):
-    """Save an opportunity created (and closed) at the given moments."""
+def deal(make_customer, clock):
+    """Save an opportunity created (and closed) at the given moments, as a
+    user would: created as a prospect, then moved to its stage (at ``closed``,
+    or now)."""
     customer = make_customer()
 
     def make(stage, created, closed=None, amount=1_000_000, owner=None, reason=""):
+        clock.now = created
         opportunity = Opportunity(
             customer=customer, title=f"{stage} {created:%d %b}", amount=amount,
-            stage=stage, lost_reason=reason, owner=owner, created_at=created,
+            owner=owner, created_at=created,
         )
         opportunity.save()
-        if closed is not None:
-            Opportunity.objects.filter(pk=opportunity.pk).update(closed_at=closed)
+        clock.now = closed or NOW
+        opportunity.stage, opportunity.lost_reason = stage, reason
+        opportunity.save()
+        clock.now = NOW
         return opportunity
 
     return make
+
+
+@pytest.fixture(params=["rollups", "live"])
+def dashboard(request):
+    """The dashboard of a period, from the rollups or computed live: every
+    figure test runs on both, so the rollups are held to the live figures."""
+
+    def build(key):
+        everything = None if request.param == "rollups" else Opportunity.objects.all()
+        return build_dashboard(period_named(key), everything)
+
+    return build
 
 
 @pytest.fixture
@@ -63,43 +97,42 @@ def november(deal, django_user_model):
     return sari, budi
 
 
-def test_the_closing_rate_is_won_over_created_in_the_period(november):
-    totals = build_dashboard(period_named("this_month")).totals
+def test_the_closing_rate_is_won_over_created_in_the_period(november, dashboard):
+    totals = dashboard("this_month").totals
     assert (totals.created, totals.created_won) == (8, 3)
     assert totals.closing_rate == 37.5
 
 
-def test_the_win_rate_is_won_over_won_and_lost_closed_in_the_period(november):
-    totals = build_dashboard(period_named("this_month")).totals
+def test_the_win_rate_is_won_over_won_and_lost_closed_in_the_period(november, dashboard):
+    totals = dashboard("this_month").totals
     assert (totals.closed_won, totals.closed_lost) == (3, 2)
     assert totals.win_rate == 60
 
 
-def test_money_and_time_figures(november):
-    totals = build_dashboard(period_named("this_month")).totals
+def test_money_and_time_figures(november, dashboard):
+    totals = dashboard("this_month").totals
     assert totals.won_value == 6_000_000
     assert totals.open_value == 1_500_000
     assert totals.average_days_to_win == pytest.approx((2 + 6 + 1) / 3)
 
 
-def test_count_and_amount_per_stage(november):
-    stages = {s.stage: (s.count, s.amount) for s in build_dashboard(
-        period_named("this_month")).stages}
+def test_count_and_amount_per_stage(november, dashboard):
+    stages = {s.stage: (s.count, s.amount) for s in dashboard("this_month").stages}
     assert stages == {
         "prospect": (1, 500_000), "contacted": (1, 500_000), "proposal": (0, 0),
         "negotiation": (1, 500_000), "won": (3, 6_000_000), "lost": (2, 1_400_000),
     }
 
 
-def test_the_top_lost_reasons_of_the_period(november):
-    assert build_dashboard(period_named("this_month")).lost_reasons == [("Mahal", 2)]
-    assert build_dashboard(period_named("all_time")).lost_reasons == [
+def test_the_top_lost_reasons_of_the_period(november, dashboard):
+    assert dashboard("this_month").lost_reasons == [("Mahal", 2)]
+    assert dashboard("all_time").lost_reasons == [
         ("Mahal", 2), ("Lambat", 1)
     ]
 
 
-def test_the_figures_per_salesperson(november):
-    owners = {o.name: o for o in build_dashboard(period_named("this_month")).owners}
+def test_the_figures_per_salesperson(november, dashboard):
+    owners = {o.name: o for o in dashboard("this_month").owners}
     sari, budi = owners["Sari"], owners["Budi"]
     assert (sari.created, sari.created_won, sari.closing_rate) == (5, 2, 40)
     assert (budi.created, budi.created_won) == (3, 1)
@@ -110,20 +143,22 @@ def test_the_figures_per_salesperson(november):
     assert sari.average_days_to_win == 4
 
 
-def test_a_deal_counts_for_the_month_it_was_created_and_the_month_it_closed(deal, now):
+def test_a_deal_counts_for_the_month_it_was_created_and_the_month_it_closed(
+    deal, now, dashboard
+):
     deal(Stage.WON, at(10, 25), closed=at(11, 2))
-    this_month = build_dashboard(period_named("this_month")).totals
+    this_month = dashboard("this_month").totals
     assert (this_month.created, this_month.closed_won) == (0, 1)
     assert this_month.closing_rate is None
     assert this_month.win_rate == 100
-    all_time = build_dashboard(period_named("all_time")).totals
+    all_time = dashboard("all_time").totals
     assert all_time.closing_rate == 100
 
 
-def test_periods_start_at_local_midnight_in_jakarta(deal, now):
+def test_periods_start_at_local_midnight_in_jakarta(deal, now, dashboard):
     deal(Stage.PROSPECT, at(10, 31, 23, 30))  # 16:30 UTC, still October in Blitar
     deal(Stage.PROSPECT, at(11, 1, 0, 30))  # 17:30 UTC on 31 October, November here
-    assert build_dashboard(period_named("this_month")).totals.created == 1
+    assert dashboard("this_month").totals.created == 1
 
 
 @pytest.mark.parametrize(
@@ -145,8 +180,8 @@ def test_an_unknown_period_is_refused():
         period_named("kemarin")
 
 
-def test_the_monthly_trend_covers_the_last_twelve_months(november):
-    months = build_dashboard(period_named("this_month")).months
+def test_the_monthly_trend_covers_the_last_twelve_months(november, dashboard):
+    months = dashboard("this_month").months
     assert [m.start.date() for m in months][0] == datetime.date(2025, 12, 1)
     assert len(months) == 12
     assert (months[-1].created, months[-1].won, months[-1].closing_rate) == (8, 3, 37.5)
@@ -160,8 +195,8 @@ def test_month_boundaries_cross_the_year(now):
     assert bounds[-1] == datetime.datetime(2026, 12, 1, tzinfo=JAKARTA)
 
 
-def test_empty_data_gives_no_rates_rather_than_a_division_by_zero(db, now):
-    dashboard = build_dashboard(period_named("this_month"))
+def test_empty_data_gives_no_rates_rather_than_a_division_by_zero(db, now, dashboard):
+    dashboard = dashboard("this_month")
     totals = dashboard.totals
     assert (totals.closing_rate, totals.win_rate, totals.average_days_to_win) == (None,) * 3
     assert dashboard.owners == [] and dashboard.lost_reasons == []
@@ -233,7 +268,7 @@ def test_the_dashboard_runs_the_same_few_queries_for_10_or_1000_opportunities(
     owners = [django_user_model.objects.create_user(f"sales{i}") for i in range(3)]
 
     def add(count):
-        Opportunity.objects.bulk_create(
+        rollups.record_new(Opportunity.objects.bulk_create(
             Opportunity(
                 customer=customer, title="Batik", amount=100_000 + i,
                 stage=Stage.values[i % 6], status=("won" if i % 6 == 4 else "lost" if i % 6 == 5
@@ -243,15 +278,22 @@ def test_the_dashboard_runs_the_same_few_queries_for_10_or_1000_opportunities(
                 created_at=at(11, 1 + i % 19), owner=owners[i % 3],
             )
             for i in range(count)
-        )
+        ))
+
+    def live_queries():
+        with CaptureQueriesContext(connection) as queries:
+            build_dashboard(period_named(period), Opportunity.objects.all())
+        return len(queries)
 
     url = reverse("admin:index") + f"?period={period}"
     add(10)
     admin_client.get(url)
     with CaptureQueriesContext(connection) as few:
         admin_client.get(url)
+    few_live = live_queries()
     add(990)
     with CaptureQueriesContext(connection) as many:
         response = admin_client.get(url)
     assert response.context["dashboard"].totals.created == 1000
     assert len(many) == len(few) <= 8
+    assert live_queries() == few_live <= 5

@@ -5,6 +5,7 @@ import datetime
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from crm import rollups
 from crm.models import Customer, ImportRecord, Opportunity, Stage
 from tests.test_customer_import import CSV_FORMAT, XLSX_FORMAT, csv_file, xlsx_file
 
@@ -109,6 +110,7 @@ def test_undoing_an_opportunity_import_removes_the_customers_it_created(
     })
     assert not Opportunity.objects.exists()
     assert list(Customer.objects.all()) == [dewi]  # only the one created by the import goes
+    assert rollups.differences() == []  # the dashboard followed the import and its undo
 
 
 def test_an_xlsx_with_real_dates_and_numbers(admin_client, make_customer):
@@ -137,8 +139,10 @@ def test_undoing_an_import_that_updated_opportunities_restores_them(
     )
     confirm(admin_client, preview(admin_client, upload))
     assert Opportunity.objects.get().stage == Stage.WON
+    assert rollups.differences() == []
     admin_client.post(RECORDS_URL, {
         "action": "undo_imports", "_selected_action": [ImportRecord.objects.get().pk],
     })
     assert Opportunity.objects.values(
         "title", "amount", "stage", "expected_close_date", "customer_id").get() == before
+    assert rollups.differences() == []

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from crm import rollups
 from crm.demo_data import (
     build_customers,
     build_opportunity,
@@ -63,6 +64,8 @@ class Command(BaseCommand):
             ]
             with transaction.atomic():
                 saved = Opportunity.objects.bulk_create([opp for opp, _path in built])
+                # bulk_create skips save(), which keeps the dashboard's rollups.
+                rollups.record_new(saved)
                 if options["with_history"]:
                     changes = [
                         change

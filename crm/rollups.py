@@ -1,0 +1,246 @@
+"""Daily rollups of the pipeline, which the dashboard reads instead of every opportunity.
+
+Each opportunity contributes to one ``CreatedDay`` row (the local day it was
+created, its owner, its current stage) and, once closed, to one
+``ClosedDay`` row (the local day it closed, its owner, won or lost and why).
+A change applies the difference between the opportunity's old and new
+contribution as increments (``INSERT ... ON DUPLICATE KEY UPDATE count =
+count + ...``), inside the transaction of the change. Increments add up
+whatever order concurrent writers on several machines commit in, and a
+rolled-back change takes its increments with it.
+
+What keeps them in step:
+
+* ``Opportunity.save()`` calls ``record_change`` (the old values are read
+  with ``SELECT ... FOR UPDATE``, so two saves of one row cannot both
+  subtract the same old values);
+* deleting opportunities, one or a queryset, goes through the
+  ``pre_delete`` signal below;
+* deleting a user (whose opportunities the database then sets to no owner)
+  moves the user's rollups to "no owner";
+* code that writes opportunities without ``save()`` calls ``record_new``
+  (bulk inserts: the ``seed`` command) or ``rebuild`` (fixtures and bulk
+  ``UPDATE``\\s: ``load_demo``).
+
+``manage.py rollups --check`` compares them with the live figures and
+``--rebuild`` recomputes them from the opportunities.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+from crm.models import ClosedDay, CreatedDay, Opportunity, Status
+
+# How many rollup rows one INSERT statement carries.
+UPSERT_BATCH = 500
+# How many opportunities a rebuild reads at a time (bounded memory).
+REBUILD_CHUNK = 20_000
+NO_OWNER = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The fields of an opportunity that its rollup contribution depends on."""
+
+    created_at: object
+    closed_at: object
+    owner_id: int | None
+    stage: str
+    status: str
+    lost_reason: str
+    amount: int
+
+    FIELDS = ("created_at", "closed_at", "owner_id", "stage", "status", "lost_reason", "amount")
+
+    @classmethod
+    def of(cls, opportunity):
+        return cls(*(getattr(opportunity, name) for name in cls.FIELDS))
+
+    @classmethod
+    def in_database(cls, pk, using):
+        """The stored values of opportunity ``pk``, locked until the transaction ends."""
+        row = (
+            Opportunity.objects.using(using)
+            .select_for_update()
+            .filter(pk=pk)
+            .values_list(*cls.FIELDS)
+            .first()
+        )
+        return None if row is None else cls(*row)
+
+
+# The rollup tables, their key fields and their summed fields.
+LAYOUT = {
+    "created": (("day", "owner_key", "stage"), ("count", "amount")),
+    "closed": (
+        ("day", "owner_key", "status", "lost_reason"),
+        ("count", "amount", "seconds_to_close"),
+    ),
+}
+MODELS = {"created": CreatedDay, "closed": ClosedDay}
+
+
+def contributions(snapshot):
+    """The rollup rows ``snapshot`` adds to, as (table, key, values)."""
+    owner_key = snapshot.owner_id or NO_OWNER
+    amount = snapshot.amount or 0
+    yield (
+        "created",
+        (timezone.localdate(snapshot.created_at), owner_key, snapshot.stage),
+        (1, amount),
+    )
+    if snapshot.status != Status.OPEN and snapshot.closed_at is not None:
+        reason = snapshot.lost_reason if snapshot.status == Status.LOST else ""
+        seconds = round((snapshot.closed_at - snapshot.created_at).total_seconds())
+        yield (
+            "closed",
+            (timezone.localdate(snapshot.closed_at), owner_key, snapshot.status, reason),
+            (1, amount, seconds),
+        )
+
+
+class Changes:
+    """Increments to rollup rows, summed before they are written."""
+
+    def __init__(self):
+        self.rows = {}
+
+    def add(self, snapshot, sign=1):
+        if snapshot is None:
+            return
+        for table, key, values in contributions(snapshot):
+            self.add_row(table, key, values, sign)
+
+    def add_row(self, table, key, values, sign=1):
+        current = self.rows.get((table, key)) or (0,) * len(values)
+        self.rows[(table, key)] = tuple(a + sign * b for a, b in zip(current, values, strict=True))
+
+    def write(self, using, models=None):
+        """Apply the increments, in key order (so concurrent writers lock alike).
+
+        ``models``: the rollup models by table name (a migration passes its
+        historical ones).
+        """
+        models = models or MODELS
+        nonzero = sorted(
+            (table, key, values) for (table, key), values in self.rows.items() if any(values)
+        )
+        for table, rows in itertools.groupby(nonzero, key=lambda row: row[0]):
+            rows = [(key, values) for _table, key, values in rows]
+            for start in range(0, len(rows), UPSERT_BATCH):
+                _increment(models[table], LAYOUT[table], rows[start:start + UPSERT_BATCH], using)
+        self.rows.clear()
+
+
+def _increment(model, layout, rows, using):
+    """Add ``rows`` [(key, values)] to ``model``'s table, creating missing rows."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    key_fields, value_fields = layout
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(name) for name in (*key_fields, *value_fields))
+    row_sql = "(" + ", ".join(["%s"] * (len(key_fields) + len(value_fields))) + ")"
+    params = []
+    for (day, *key_rest), values in rows:
+        params.extend([connection.ops.adapt_datefield_value(day), *key_rest, *values])
+    if connection.vendor == "mysql":
+        updates = ", ".join(f"{quote(f)} = {quote(f)} + VALUES({quote(f)})" for f in value_fields)
+        conflict = f"ON DUPLICATE KEY UPDATE {updates}"
+    else:  # SQLite and PostgreSQL
+        updates = ", ".join(f"{quote(f)} = {table}.{quote(f)} + excluded.{quote(f)}"
+                            for f in value_fields)
+        keys = ", ".join(quote(f) for f in key_fields)
+        conflict = f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(rows))} {conflict}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def record_change(before, after, using):
+    """Move an opportunity's contribution from ``before`` to ``after`` (either None)."""
+    if before == after:
+        return
+    changes = Changes()
+    changes.add(before, -1)
+    changes.add(after, +1)
+    changes.write(using)
+
+
+def record_new(opportunities, using="default"):
+    """Add saved opportunities that were inserted without ``save()`` (bulk_create)."""
+    changes = Changes()
+    for opportunity in opportunities:
+        changes.add(Snapshot.of(opportunity))
+    changes.write(using)
+
+
+def rebuild(using="default", opportunity_model=Opportunity, models=None):
+    """Recompute every rollup from the opportunities (a migration passes its
+    historical models).
+
+    For after a bulk load or a restore. Run it while nothing else writes
+    opportunities: a change committed during the rebuild can be missed.
+    """
+    models = models or MODELS
+    with transaction.atomic(using=using):
+        for model in models.values():
+            model.objects.using(using).delete()
+        _live_changes(using, opportunity_model).write(using, models)
+
+
+def _live_changes(using, opportunity_model=Opportunity):
+    """Every opportunity's contribution, read a chunk of rows at a time."""
+    changes = Changes()
+    opportunities = opportunity_model.objects.using(using).order_by("pk")
+    last_pk = 0
+    while chunk := list(
+        opportunities.filter(pk__gt=last_pk).values_list("pk", *Snapshot.FIELDS)[:REBUILD_CHUNK]
+    ):
+        for _pk, *fields in chunk:
+            changes.add(Snapshot(*fields))
+        last_pk = chunk[-1][0]
+    return changes
+
+
+def differences(using="default"):
+    """Rollup rows that disagree with the live opportunities: [(table, key, stored, live)]."""
+    live = _live_changes(using)
+    stored = {}
+    for table, (key_fields, value_fields) in LAYOUT.items():
+        rows = MODELS[table].objects.using(using).values_list(*key_fields, *value_fields)
+        for row in rows:
+            stored[(table, tuple(row[: len(key_fields)]))] = tuple(row[len(key_fields):])
+    found = []
+    for table, key in sorted({*stored, *live.rows}):
+        zeros = (0,) * len(LAYOUT[table][1])
+        ours = stored.get((table, key)) or zeros
+        theirs = live.rows.get((table, key)) or zeros
+        if ours != theirs:
+            found.append((table, key, ours, theirs))
+    return found
+
+
+@receiver(pre_delete, sender=Opportunity, dispatch_uid="crm.rollups.opportunity_deleted")
+def _opportunity_deleted(sender, instance, using, **kwargs):
+    record_change(Snapshot.in_database(instance.pk, using), None, using)
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="crm.rollups.owner_deleted")
+def _owner_deleted(sender, instance, using, **kwargs):
+    """The database will set the user's opportunities to no owner: so do the rollups."""
+    if not router.allow_migrate_model(using, Opportunity):
+        return
+    changes = Changes()
+    for table, (key_fields, value_fields) in LAYOUT.items():
+        rows = MODELS[table].objects.using(using).select_for_update().filter(owner_key=instance.pk)
+        for row in rows.values_list(*key_fields, *value_fields):
+            day, _owner, *rest = row[: len(key_fields)]
+            changes.add_row(table, (day, NO_OWNER, *rest), row[len(key_fields):])
+        rows.delete()
+    changes.write(using)
