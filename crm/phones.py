@@ -37,10 +37,36 @@ def normalize_phone(raw):
     return digits
 
 
+def _indonesian_mobile_pattern():
+    """A regex for an Indonesian mobile number as people type it, built from
+    the phonenumbers library's own metadata (its mobile and general patterns),
+    so it accepts no number the library would reject."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+    mobile = metadata.mobile.national_number_pattern
+    general = metadata.general_desc.national_number_pattern
+    return re.compile(rf"(?:\+?62|0)?(?=(?:{general})$)({mobile})")
+
+
+_INDONESIAN_MOBILE = _indonesian_mobile_pattern()
+_SEPARATORS = re.compile(r"[\s\-.()]")
+
+
 @functools.lru_cache(maxsize=65_536)
 def _e164_digits(text):
     # Cached: a number is normalised several times on its way in (form or
     # import, model validation, save) and parsing is the costly part.
+    # Most numbers are Indonesian mobiles typed as 0812…, +62 812… or
+    # 62812…: matched directly, the same answer as parsing (tested), at a
+    # fraction of the cost on a 100,000-row import.
+    return _typed_indonesian_mobile(text) or _parsed_e164_digits(text)
+
+
+def _typed_indonesian_mobile(text):
+    mobile = _INDONESIAN_MOBILE.fullmatch(_SEPARATORS.sub("", text))
+    return INDONESIA_CALLING_CODE + mobile.group(1) if mobile else None
+
+
+def _parsed_e164_digits(text):
     candidates = [text]
     if text.isdigit() and not text.startswith(("0", "8")):
         # Bare digits not starting like a local number (08…, or 8… once a

@@ -11,6 +11,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -362,6 +363,32 @@ class CustomerResource(SpreadsheetResource):
 
     def get_bulk_update_fields(self):
         return [*super().get_bulk_update_fields(), "updated_at"]
+
+    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        """The library's bulk update, written as an upsert on the primary key.
+
+        Django's ``bulk_update`` builds a ``CASE WHEN id = … THEN …`` per row
+        and field in Python, a third of a large import's time; ``INSERT …
+        ON CONFLICT (id) DO UPDATE`` (``ON DUPLICATE KEY UPDATE`` on MySQL)
+        of the same loaded rows writes the same values, listed fields only.
+        """
+        if not self.update_instances or not (using_transactions or not dry_run):
+            return
+        model = self._meta.model
+        features = connections[router.db_for_write(model)].features
+        try:
+            model.objects.bulk_create(
+                self.update_instances,
+                batch_size=batch_size,
+                update_conflicts=True,
+                update_fields=self.get_bulk_update_fields(),
+                # MySQL takes no conflict target (any unique key conflicts).
+                unique_fields=["id"] if features.supports_update_conflicts_with_target else None,
+            )
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.update_instances.clear()
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)

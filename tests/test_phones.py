@@ -1,5 +1,8 @@
+import random
+
 import pytest
 
+from crm import phones
 from crm.phones import (
     InvalidPhoneNumber,
     format_phone,
@@ -61,3 +64,25 @@ def test_it_reads_a_search_term_in_any_local_format_as_a_stored_prefix(term, pre
 @pytest.mark.parametrize("term", ["Siti", "kripik 50", "siti@contoh.id", "08", ""])
 def test_it_does_not_read_words_or_too_short_numbers_as_a_phone(term):
     assert phone_search_prefix(term) is None
+
+
+def test_the_fast_path_for_indonesian_mobiles_agrees_with_the_phonenumbers_library():
+    """Every number the shortcut answers, parsing answers the same way."""
+    rng = random.Random(7)
+    answered = 0
+    for first_digits in range(80, 90):
+        for length in range(6, 15):
+            for _ in range(8):
+                national = str(first_digits) + "".join(
+                    rng.choice("0123456789") for _ in range(length - 2)
+                )
+                for typed in (
+                    "0" + national, "+62 " + national, "62" + national, national,
+                    f"0{national[:3]}-{national[3:7]}-{national[7:]}",
+                    f"(0{national[:3]}) {national[3:]}", "+" + national,
+                ):
+                    fast = phones._typed_indonesian_mobile(typed)
+                    if fast is not None:
+                        answered += 1
+                        assert fast == phones._parsed_e164_digits(typed), typed
+    assert answered > 1000  # the shortcut is really taken
