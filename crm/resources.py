@@ -364,6 +364,16 @@ class CustomerResource(SpreadsheetResource):
     def get_bulk_update_fields(self):
         return [*super().get_bulk_update_fields(), "updated_at"]
 
+    # The preview (dry run) writes nothing: which rows are new and which
+    # update a customer is known from the numbers (CustomerByPhoneLoader),
+    # and every row is validated; writing and rolling back would only double
+    # the time the user waits. The confirmed import writes in one transaction.
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        if dry_run:
+            self.create_instances.clear()
+            return
+        super().bulk_create(using_transactions, dry_run, raise_errors, batch_size, result)
+
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         """The library's bulk update, written as an upsert on the primary key.
 
@@ -372,7 +382,8 @@ class CustomerResource(SpreadsheetResource):
         ON CONFLICT (id) DO UPDATE`` (``ON DUPLICATE KEY UPDATE`` on MySQL)
         of the same loaded rows writes the same values, listed fields only.
         """
-        if not self.update_instances or not (using_transactions or not dry_run):
+        if dry_run or not self.update_instances:
+            self.update_instances.clear()
             return
         model = self._meta.model
         features = connections[router.db_for_write(model)].features
