@@ -61,6 +61,22 @@ class SpreadsheetAdminMixin:
             initial["skip_invalid_rows"] = import_form.cleaned_data.get("skip_invalid_rows")
         return initial
 
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:
+            # Confirmed twice (a double tap) or after the upload expired.
+            self.message_user(
+                request,
+                gettext("This upload is no longer available: it was imported already, or it "
+                  "expired. Upload the file again."),
+                messages.ERROR,
+            )
+            app_label, model_name = self.get_model_info()
+            return redirect(
+                reverse(f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name)
+            )
+
     def import_action(self, request, **kwargs):
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None) or {}

@@ -8,9 +8,12 @@ Indonesian or English, in any case and spacing.
 
 import csv
 import re
+import uuid
 
 import tablib
+from django.core.cache import caches
 from import_export.formats import base_formats
+from import_export.tmp_storages import CacheStorage
 
 # Encodings tried in turn; Windows-1252 decodes any byte, so it comes last.
 CSV_ENCODINGS = ["utf-8-sig", "cp1252"]
@@ -92,3 +95,32 @@ def import_template_workbook(resource_class):
     for example in resource_class.EXAMPLE_ROWS:
         dataset.append(example)
     return dataset.export("xlsx")
+
+
+class SharedUploadStorage(CacheStorage):
+    """Keeps an uploaded spreadsheet between the preview and the confirmation
+    in the ``import_uploads`` cache, a table in the database.
+
+    The library's default, a temporary file, is on one machine's disk: with
+    several web processes behind a load balancer the confirmation can reach
+    another machine and find no file. The database is shared by all of them.
+    """
+
+    def _cache(self):
+        return caches["import_uploads"]
+
+    def save(self, data):
+        if not self.name:
+            self.name = uuid.uuid4().hex
+        self._cache().set(self.CACHE_PREFIX + self.name, data)
+
+    def read(self):
+        data = self._cache().get(self.CACHE_PREFIX + self.name)
+        if data is None:
+            raise FileNotFoundError(self.name)  # expired or already used
+        return data if self.read_mode == "rb" or isinstance(data, str) else data.decode(
+            self.encoding or "utf-8"
+        )
+
+    def remove(self):
+        self._cache().delete(self.CACHE_PREFIX + self.name)

@@ -150,7 +150,26 @@ TASKS = {
     }
 }
 
+# --- Caches ---------------------------------------------------------------
+
+CACHES = {
+    # Nothing shared lives in the default cache; per-process memory is enough.
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # Uploaded spreadsheets between the import preview and its confirmation,
+    # in the database so every web process and machine sees them (table
+    # created by migration crm 0008). A 10 MB file is ~13.5 MB stored: keep
+    # MySQL's max_allowed_packet above that (MariaDB's default is 16 MB).
+    "import_uploads": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "crm_import_upload",
+        "TIMEOUT": 24 * 60 * 60,  # an abandoned preview's file goes after a day
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
+
 # --- Spreadsheet import and export (django-import-export) -----------------
+
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "crm.spreadsheets.SharedUploadStorage"
 
 # Dedicated permissions: crm.import_customer, crm.export_customer.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"

@@ -5,11 +5,13 @@ import io
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from crm.models import Customer, ImportRecord, Opportunity
+from crm.spreadsheets import SharedUploadStorage
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
@@ -363,13 +365,35 @@ def test_the_template_needs_the_import_permission(client, django_user_model):
     assert client.get(reverse("admin:crm_customer_import_template")).status_code == 403
 
 
-def test_an_upload_that_will_not_be_confirmed_is_removed_from_disk(admin_client):
-    import os
-    import tempfile
+def stored_upload(name):
+    return caches["import_uploads"].get(SharedUploadStorage.CACHE_PREFIX + name)
 
+
+def test_an_upload_that_will_not_be_confirmed_is_not_kept(admin_client):
     response = preview(admin_client, csv_file(BAD_FILE))
     name = response.context["form"].cleaned_data["import_file"].tmp_storage_name
-    assert not os.path.exists(os.path.join(tempfile.gettempdir(), name))
+    assert name and stored_upload(name) is None
+
+
+def test_the_upload_waits_in_the_database_for_any_web_process_to_confirm(admin_client):
+    """Between preview and confirmation the file is in the shared database,
+    not on one machine's disk, and it is gone once imported."""
+    response = preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n"))
+    name = response.context["confirm_form"].initial["import_file_name"]
+    assert stored_upload(name).startswith(b"Nama,No HP")
+    confirm(admin_client, response)
+    assert Customer.objects.count() == 1
+    assert stored_upload(name) is None
+
+
+def test_confirming_twice_imports_once_and_says_why(admin_client):
+    response = preview(admin_client, csv_file("Nama,No HP\nDewi,0812-3456-7890\n"))
+    confirm(admin_client, response)
+    again = confirm(admin_client, response)
+    assert again.status_code == 302 and again.url == reverse("admin:crm_customer_import")
+    assert Customer.objects.count() == 1
+    page = admin_client.get(again.url).content.decode()
+    assert "sudah diimpor" in page
 
 
 def test_an_xlsx_with_an_xml_bomb_is_refused(admin_client):
