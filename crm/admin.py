@@ -24,7 +24,7 @@ from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.search import search_customers, search_opportunities
-from crm.spreadsheets import SpreadsheetCSV, import_template_workbook
+from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, import_template_workbook
 
 
 class OwnedByCurrentUserMixin:
@@ -47,7 +47,7 @@ class OpportunityInline(admin.TabularInline):
 class SpreadsheetAdminMixin:
     """Import and export through our resources, formats, forms and limits."""
 
-    import_formats = [SpreadsheetCSV, XLSX]
+    import_formats = [SpreadsheetCSV, XLSX, SpreadsheetXLS]
     export_formats = [CSV, XLSX]
     import_form_class = SpreadsheetImportForm
     confirm_form_class = SpreadsheetConfirmImportForm

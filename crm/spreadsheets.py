@@ -7,6 +7,7 @@ Indonesian or English, in any case and spacing.
 """
 
 import csv
+import datetime
 import re
 import uuid
 
@@ -59,6 +60,43 @@ class SpreadsheetCSV(base_formats.CSV):
         if not text.strip():
             return tablib.Dataset()
         return tablib.import_set(text, format="csv", delimiter=sniff_delimiter(text))
+
+
+class SpreadsheetXLS(base_formats.XLS):
+    """The old Excel format (.xls), read with xlrd, cells typed as the user sees them.
+
+    The library's reader hands back Excel's raw floats: a date as the serial
+    number 46000.0, a typed 081234567890 as 81234567890.0.
+    """
+
+    def create_dataset(self, in_stream):
+        import xlrd
+
+        try:
+            book = xlrd.open_workbook(file_contents=in_stream)
+        except xlrd.XLRDError as error:
+            raise ValueError(str(error)) from error
+        sheet = book.sheet_by_index(0)
+        dataset = tablib.Dataset()
+        if sheet.nrows == 0:
+            return dataset
+        dataset.headers = [str(cell.value).strip() for cell in sheet.row(0)]
+        for index in range(1, sheet.nrows):
+            dataset.append([_xls_value(cell, book.datemode) for cell in sheet.row(index)])
+        return dataset
+
+
+def _xls_value(cell, datemode):
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        moment = xlrd.xldate_as_datetime(cell.value, datemode)
+        return moment.date() if moment.time() == datetime.time() else moment
+    if cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+        return int(cell.value)
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    return cell.value
 
 
 def header_key(text):

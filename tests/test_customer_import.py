@@ -1,9 +1,11 @@
 """Customer spreadsheet import and export through the admin, with real files."""
 
+import datetime
 import io
 
 import openpyxl
 import pytest
+import xlwt
 from django.contrib.auth.models import Permission
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,11 +18,27 @@ from crm.spreadsheets import SharedUploadStorage
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
 EXPORT_URL = reverse("admin:crm_customer_export")
-CSV_FORMAT, XLSX_FORMAT = "0", "1"
+CSV_FORMAT, XLSX_FORMAT, XLS_FORMAT = "0", "1", "2"
 
 
 def csv_file(text, encoding="utf-8", name="pelanggan.csv"):
     return SimpleUploadedFile(name, text.encode(encoding), content_type="text/csv")
+
+
+def xls_file(rows, name="pelanggan.xls"):
+    """A real old-Excel (.xls) workbook; datetime.date cells are stored as Excel dates."""
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    date_style = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime.date):
+                sheet.write(r, c, value, date_style)
+            else:
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
 
 
 def xlsx_file(rows, name="pelanggan.xlsx"):
@@ -363,6 +381,37 @@ def test_the_template_needs_the_import_permission(client, django_user_model):
     clerk = django_user_model.objects.create_user("clerk", is_staff=True)
     client.force_login(clerk)
     assert client.get(reverse("admin:crm_customer_import_template")).status_code == 403
+
+
+def test_an_old_excel_xls_file_is_imported_like_the_others(admin_client, make_customer):
+    make_customer(name="Dewi", phone="0812-3456-7890")
+    upload = xls_file([
+        ["Nama", "No HP", "Kota"],
+        ["Dewi Lestari", 81234567890, "Blitar"],  # a number cell, its 0 dropped by Excel
+        ["Pak Darto", "0857-1111-2222", "Wlingi"],
+        ["Budi", "081-234", "Kediri"],
+    ])
+    result = preview(admin_client, upload, XLS_FORMAT).context["result"]
+    errors = {row.number + 1: row.error_dict for row in result.invalid_rows}
+    assert errors == {4: {"phone": ["Nomor HP tidak valid: 081-234"]}}
+    response = preview(admin_client, xls_file([
+        ["Nama", "No HP", "Kota"],
+        ["Dewi Lestari", 81234567890, "Blitar"],
+        ["Pak Darto", "0857-1111-2222", "Wlingi"],
+    ]), XLS_FORMAT)
+    assert totals(response)["new"] == 1 and totals(response)["update"] == 1
+    confirm(admin_client, response)
+    assert sorted(Customer.objects.values_list("name", "phone", "city")) == [
+        ("Dewi Lestari", "6281234567890", "Blitar"),
+        ("Pak Darto", "6285711112222", "Wlingi"),
+    ]
+
+
+def test_a_file_that_is_not_really_xls_gets_a_clear_error(admin_client):
+    response = preview(admin_client, csv_file("Nama,No HP\nDewi,0812\n", name="x.xls"),
+                       XLS_FORMAT)
+    assert Customer.objects.count() == 0
+    assert response.context["form"].errors
 
 
 def stored_upload(name):

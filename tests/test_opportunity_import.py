@@ -7,7 +7,14 @@ from django.urls import reverse
 
 from crm import rollups
 from crm.models import Customer, ImportRecord, Opportunity, Stage
-from tests.test_customer_import import CSV_FORMAT, XLSX_FORMAT, csv_file, xlsx_file
+from tests.test_customer_import import (
+    CSV_FORMAT,
+    XLS_FORMAT,
+    XLSX_FORMAT,
+    csv_file,
+    xls_file,
+    xlsx_file,
+)
 
 IMPORT_URL = reverse("admin:crm_opportunity_import")
 CONFIRM_URL = reverse("admin:crm_opportunity_process_import")
@@ -120,6 +127,19 @@ def test_an_xlsx_with_real_dates_and_numbers(admin_client, make_customer):
         ["Madu 10 botol", 81234567890, 900000, "Negotiation", datetime.datetime(2026, 12, 5)],
     ])
     confirm(admin_client, preview(admin_client, upload, XLSX_FORMAT))
+    madu = Opportunity.objects.get()
+    assert (madu.amount, madu.stage, madu.expected_close_date) == (
+        900_000, "negotiation", datetime.date(2026, 12, 5)
+    )
+
+
+def test_an_old_excel_xls_with_dates_and_numbers(admin_client, make_customer):
+    make_customer(phone="0812-3456-7890")
+    upload = xls_file([
+        ["Judul", "No HP", "Nilai", "Tahap", "Perkiraan Closing"],
+        ["Madu 10 botol", 81234567890, 900000, "Negosiasi", datetime.date(2026, 12, 5)],
+    ])
+    confirm(admin_client, preview(admin_client, upload, XLS_FORMAT))
     madu = Opportunity.objects.get()
     assert (madu.amount, madu.stage, madu.expected_close_date) == (
         900_000, "negotiation", datetime.date(2026, 12, 5)
