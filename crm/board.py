@@ -8,6 +8,7 @@ change is recorded with who made it.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,18 +41,16 @@ class Column:
 def board_columns(opportunities, per_column=None, now=None):
     """A column per stage with its newest ``per_column`` (CARDS_PER_COLUMN) cards.
 
-    One indexed query per column (stage, then newest in that stage first),
-    plus one each for the cards' customers and owners.
+    Each column reads the newest rows of its stage from the (stage,
+    stage_changed_at) index; then one query each for the cards' customers
+    and owners.
     """
     now = now or timezone.now()
     per_column = per_column or CARDS_PER_COLUMN
+    rows_by_stage = _newest_rows_per_stage(opportunities, per_column + 1)
     columns, shown = [], []
     for stage, label in Stage.choices:
-        rows = list(
-            opportunities.filter(stage=stage).order_by("-stage_changed_at", "-pk")[
-                : per_column + 1
-            ]
-        )
+        rows = rows_by_stage.get(stage, [])
         cards = rows[:per_column]
         shown.extend(cards)
         columns.append(
@@ -64,6 +63,27 @@ def board_columns(opportunities, per_column=None, now=None):
         )
     prefetch_related_objects(shown, "customer", "owner")
     return columns
+
+
+def _newest_rows_per_stage(opportunities, count):
+    """{stage: its newest ``count`` opportunities}, in one UNION ALL query where
+    the database allows a LIMIT in each part (MySQL, MariaDB, PostgreSQL),
+    else one query per stage (SQLite)."""
+    parts = [
+        opportunities.filter(stage=stage).order_by("-stage_changed_at", "-pk")[:count]
+        for stage in Stage.values
+    ]
+    if connections[opportunities.db].features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    by_stage = {}
+    for row in rows:
+        by_stage.setdefault(row.stage, []).append(row)
+    for stage_rows in by_stage.values():
+        # UNION ALL promises no order across or within its parts.
+        stage_rows.sort(key=lambda o: (o.stage_changed_at, o.pk), reverse=True)
+    return by_stage
 
 
 def move_opportunity(opportunity, stage, *, by, lost_reason=""):

@@ -81,6 +81,10 @@ def test_the_board_runs_the_same_queries_for_few_or_many_cards(
     with CaptureQueriesContext(connection) as many:
         admin_client.get(BOARD)
     assert len(many) == len(few)
+    if connection.features.supports_slicing_ordering_in_compound:
+        # MySQL/MariaDB: the six columns in one UNION ALL; with the session,
+        # the user, permissions, customers, owners and the owner filter: 7.
+        assert len(many) <= 8
 
 
 def test_moving_a_card_changes_the_stage_and_records_who_did_it(
