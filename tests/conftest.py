@@ -32,3 +32,12 @@ def make_opportunity(make_customer):
         return opportunity
 
     return make
+
+
+@pytest.fixture
+def fake_kirimwa():
+    """A running fake KirimWA server (tests/fake_kirimwa.py), stopped afterwards."""
+    from tests.fake_kirimwa import FakeKirimWA
+
+    with FakeKirimWA() as fake:
+        yield fake
