@@ -2,11 +2,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext
@@ -25,6 +26,14 @@ from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.search import search_customers, search_opportunities
 from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, import_template_workbook
+from crm.whatsapp.admin import (
+    SendWhatsAppMixin,
+    send_whatsapp,
+    send_whatsapp_page,
+    status_badge,
+)
+
+RECENT_MESSAGES = 10
 
 
 class OwnedByCurrentUserMixin:
@@ -148,7 +157,8 @@ class SpreadsheetAdminMixin:
 
 @admin.register(Customer)
 class CustomerAdmin(
-    LargeTableAdminMixin, OwnedByCurrentUserMixin, SpreadsheetAdminMixin, ImportExportModelAdmin
+    LargeTableAdminMixin, OwnedByCurrentUserMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
 ):
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
     list_filter = ["source", "city", "whatsapp_opt_out", "owner"]
@@ -159,9 +169,55 @@ class CustomerAdmin(
         (None, {"fields": ["name", "phone", "business_name", "email", "owner"]}),
         (_("Address"), {"fields": ["address", "city"]}),
         (_("More"), {"fields": ["source", "whatsapp_opt_out", "notes"]}),
+        (_("WhatsApp messages"), {"fields": ["recent_messages"]}),
     ]
+    readonly_fields = ["recent_messages"]
     inlines = [OpportunityInline]
     resource_classes = [CustomerResource]
+    actions = [send_whatsapp]
+    change_form_template = "admin/crm/customer/change_form.html"
+
+    @admin.display(description=_("Latest messages"))
+    def recent_messages(self, customer):
+        if customer.pk is None:
+            return "-"
+        latest = list(customer.whatsapp_messages.order_by("-created_at", "-pk")[:RECENT_MESSAGES])
+        if not latest:
+            return gettext("No WhatsApp messages yet.")
+        rows = format_html_join(
+            "", "<li>{} {} <span class=\"crm-message-text\">{}</span></li>",
+            (
+                (f"{timezone.localtime(m.created_at):%d-%m-%Y %H:%M}",
+                 status_badge(m.status, m.get_status_display()), m.text)
+                for m in latest
+            ),
+        )
+        return format_html(
+            '<ul class="list-unstyled mb-1">{}</ul><a href="{}?customer__id__exact={}">{}</a>',
+            rows, reverse("admin:crm_message_changelist"), customer.pk,
+            gettext("All messages to this customer"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/send-whatsapp/",
+                self.admin_site.admin_view(self.send_whatsapp_view),
+                name="crm_customer_send_whatsapp",
+            ),
+            *super().get_urls(),
+        ]
+
+    def send_whatsapp_view(self, request, object_id):
+        customer = self.get_object(request, object_id)
+        if customer is None or not self.has_view_permission(request, customer):
+            raise Http404
+        change_url = reverse("admin:crm_customer_change", args=[customer.pk])
+        response = send_whatsapp_page(
+            self, request, customers=Customer.objects.filter(pk=customer.pk),
+            return_url=change_url,
+        )
+        return response or redirect(change_url)
 
     @admin.display(description=_("WhatsApp number"), ordering="phone")
     def whatsapp(self, customer):
@@ -201,7 +257,8 @@ class StageChangeInline(admin.TabularInline):
 
 @admin.register(Opportunity)
 class OpportunityAdmin(
-    LargeTableAdminMixin, OwnedByCurrentUserMixin, SpreadsheetAdminMixin, ImportExportModelAdmin
+    LargeTableAdminMixin, OwnedByCurrentUserMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
 ):
     list_display = [
         "title", "customer", "amount_rupiah", "stage_badge", "owner", "expected_close_date"
@@ -221,6 +278,7 @@ class OpportunityAdmin(
     ]
     inlines = [StageChangeInline]
     resource_classes = [OpportunityResource]
+    actions = [send_whatsapp]
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_rupiah(self, opportunity):

@@ -498,3 +498,13 @@ class ClosedDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.owner_key} {self.status}: {self.count}"
+
+
+# The WhatsApp outbox's models live with the rest of WhatsApp messaging;
+# importing them here makes them models of this app.
+from crm.whatsapp.models import (  # noqa: E402, F401
+    Message,
+    MessageBatch,
+    MessageTemplate,
+    SendingState,
+)

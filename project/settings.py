@@ -150,6 +150,33 @@ TASKS = {
     }
 }
 
+# --- WhatsApp (KirimWA) ----------------------------------------------------
+
+# Dotted path of the backend (crm.whatsapp.gateway.*Backend); empty: KirimWA
+# when a token is set, else the console (prints messages: runs offline).
+WHATSAPP_BACKEND = env.str("WHATSAPP_BACKEND", default="")
+KIRIMWA_API_URL = env.str("KIRIMWA_API_URL", default="https://api.kirimwa.id/v1")
+KIRIMWA_API_TOKEN = env.str("KIRIMWA_API_TOKEN", default="")
+KIRIMWA_DEVICE_ID = env.str("KIRIMWA_DEVICE_ID", default="")
+KIRIMWA_CONNECT_TIMEOUT = env.float("KIRIMWA_CONNECT_TIMEOUT", default=5)
+KIRIMWA_READ_TIMEOUT = env.float("KIRIMWA_READ_TIMEOUT", default=20)
+# The secret part of the webhook URL registered with KirimWA
+# (/whatsapp/webhook/<token>/); empty: no webhook.
+KIRIMWA_WEBHOOK_TOKEN = env.str("KIRIMWA_WEBHOOK_TOKEN", default="")
+# Ban safety, shared by every worker: at most this many messages a minute
+# (0: no limit), a random extra pause of up to WHATSAPP_JITTER_SECONDS
+# between messages, a daily cap (0: none) and the local hours messages may
+# go out ("": any time). Defaults are gentle, for a number paired to a phone.
+WHATSAPP_RATE_PER_MINUTE = env.int("WHATSAPP_RATE_PER_MINUTE", default=6)
+WHATSAPP_JITTER_SECONDS = env.float("WHATSAPP_JITTER_SECONDS", default=4)
+WHATSAPP_DAILY_CAP = env.int("WHATSAPP_DAILY_CAP", default=100)
+WHATSAPP_SENDING_HOURS = env.str("WHATSAPP_SENDING_HOURS", default="08:00-21:00")
+# A message the gateway refused as temporary is retried after 1, 2, 4… minutes.
+WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=5)
+WHATSAPP_RETRY_SECONDS = env.int("WHATSAPP_RETRY_SECONDS", default=60)
+# Sending tasks started per batch: more only helps with the limits off.
+WHATSAPP_SENDERS = env.int("WHATSAPP_SENDERS", default=1)
+
 # --- Caches ---------------------------------------------------------------
 
 CACHES = {

@@ -16,3 +16,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tes
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests; nothing to scan at start
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+# WhatsApp: in memory and without the ban-safety limits, unless a test sets them.
+WHATSAPP_BACKEND = "crm.whatsapp.gateway.MemoryBackend"
+WHATSAPP_RATE_PER_MINUTE = 0
+WHATSAPP_JITTER_SECONDS = 0
+WHATSAPP_DAILY_CAP = 0
+WHATSAPP_SENDING_HOURS = ""
+KIRIMWA_WEBHOOK_TOKEN = "webhook-secret-for-tests"

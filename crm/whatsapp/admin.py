@@ -1,0 +1,242 @@
+"""WhatsApp in the admin: templates, the outbox log, and the send pages.
+
+Thin: the pages collect a text and call crm.whatsapp.sender, which owns the
+rules (who is skipped and why, queueing, sending).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from crm.changelists import LargeTableAdminMixin
+from crm.phones import format_phone, phone_search_prefix
+from crm.whatsapp import sender
+from crm.whatsapp.models import Message, MessageBatch, MessageTemplate
+from crm.whatsapp.templates import check_placeholders
+
+SEND_PERMISSION = "crm.send_whatsapp"
+STATUS_COLOURS = {
+    "queued": "secondary", "sending": "info", "sent": "primary",
+    "delivered": "success", "failed": "danger", "unknown": "warning",
+}
+
+
+class SendWhatsAppForm(forms.Form):
+    template = forms.ModelChoiceField(
+        MessageTemplate.objects.all(), required=False, label=_("Template"),
+        help_text=_("Pick a template and press Preview, or write the text below."),
+    )
+    text = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+    def __init__(self, *args, for_opportunities=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.for_opportunities = for_opportunities
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("text", "").strip() and cleaned.get("template"):
+            cleaned["text"] = cleaned["template"].text
+        if not cleaned.get("text", "").strip():
+            raise ValidationError(_("Write a message or pick a template."))
+        try:
+            check_placeholders(cleaned["text"], for_opportunities=self.for_opportunities)
+        except ValidationError as error:
+            self.add_error("text", error)
+        return cleaned
+
+
+def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=None,
+                       selected_ids=None, return_url=None):
+    """The confirmation page of a send, and the send itself when confirmed.
+
+    Like Django's delete confirmation: the selection is posted back with the
+    text; nothing is queued until "Send" is pressed.
+    """
+    if not request.user.has_perm(SEND_PERMISSION):
+        raise PermissionDenied
+    for_opportunities = opportunities is not None
+    posted = "text" in request.POST or "template" in request.POST
+    form = SendWhatsAppForm(request.POST if posted else None, for_opportunities=for_opportunities)
+    plan = None
+    if form.is_bound and form.is_valid():
+        text = form.cleaned_data["text"]
+        if "confirm" in request.POST:
+            batch = sender.queue_messages(
+                text, by=request.user, customers=customers, opportunities=opportunities,
+                template=form.cleaned_data["template"],
+            )
+            model_admin.message_user(request, _queued_message(batch), messages.SUCCESS)
+            return None
+        plan = sender.plan_messages(text, customers=customers, opportunities=opportunities)
+        # Show the text the template filled in, ready to edit.
+        form = SendWhatsAppForm(
+            {"template": request.POST.get("template", ""), "text": text},
+            for_opportunities=for_opportunities,
+        )
+        form.is_valid()
+    if plan is None:
+        plan = sender.plan_messages("", customers=customers, opportunities=opportunities)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": gettext("Send WhatsApp"),
+        "opts": model_admin.model._meta,
+        "form": form,
+        "plan": plan,
+        "previewed": form.is_bound and form.is_valid(),
+        "selected_ids": selected_ids,
+        "select_across": request.POST.get("select_across", "0"),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "action": request.POST.get("action", ""),
+        "index": request.POST.get("index", "0"),
+        "return_url": return_url,
+        "media": model_admin.media,
+    }
+    return TemplateResponse(request, "admin/crm/send_whatsapp.html", context)
+
+
+def _queued_message(batch):
+    text = ngettext(
+        "%(count)d WhatsApp message queued; it is sent in the background.",
+        "%(count)d WhatsApp messages queued; they are sent in the background.",
+        batch.queued_count,
+    ) % {"count": batch.queued_count}
+    if batch.skipped_count:
+        text += " " + ngettext(
+            "%(count)d customer skipped (no number, opted out or invalid).",
+            "%(count)d customers skipped (no number, opted out or invalid).",
+            batch.skipped_count,
+        ) % {"count": batch.skipped_count}
+    return text
+
+
+@admin.action(permissions=["send_whatsapp"], description=_("Send WhatsApp"))
+def send_whatsapp(model_admin, request, queryset):
+    """The customer and opportunity lists' bulk send (opportunities: to their customers)."""
+    selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+    kind = "opportunities" if queryset.model._meta.model_name == "opportunity" else "customers"
+    return send_whatsapp_page(
+        model_admin, request, **{kind: queryset},
+        selected_ids=selected if request.POST.get("select_across") != "1" else None,
+    )
+
+
+class SendWhatsAppMixin:
+    """Gives a ModelAdmin the send_whatsapp action and its permission."""
+
+    def has_send_whatsapp_permission(self, request):
+        return request.user.has_perm(SEND_PERMISSION)
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "text", "updated_at"]
+    search_fields = ["name", "text"]
+
+
+class ReadOnlyAdminMixin:
+    """A log: written by the sender, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def status_badge(status, label):
+    return format_html(
+        '<span class="badge badge-{}">{}</span>', STATUS_COLOURS.get(status, "secondary"), label
+    )
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at", "customer", "whatsapp", "status_label", "attempts", "short_text",
+        "batch", "sent_at", "error",
+    ]
+    list_filter = ["status", "batch"]
+    list_prefetch_related = ["customer", "batch"]
+    search_fields = ["phone", "gateway_id"]
+    search_help_text = _("WhatsApp number in any format, or the gateway's message id.")
+    actions = ["requeue_messages"]
+    fields = [
+        "customer", "opportunity", "batch", "phone", "text", "status", "attempts",
+        "gateway_id", "error", "queued_by", "created_at", "send_after", "claimed_at",
+        "sent_at", "delivered_at",
+    ]
+
+    @admin.display(description=_("WhatsApp number"), ordering="phone")
+    def whatsapp(self, message):
+        return format_phone(message.phone)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, message):
+        return status_badge(message.status, message.get_status_display())
+
+    @admin.display(description=_("text"))
+    def short_text(self, message):
+        return message.text if len(message.text) <= 60 else message.text[:57] + "…"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        prefix = phone_search_prefix(term)
+        if prefix:
+            return queryset.filter(phone__startswith=prefix), False
+        return queryset.filter(gateway_id=term), False
+
+    @admin.action(permissions=["send_whatsapp"], description=_("Send failed messages again"))
+    def requeue_messages(self, request, queryset):
+        # Unknown ones are left alone on purpose: the customer may have them.
+        count = sender.requeue(queryset.filter(status=Message.Status.FAILED))
+        self.message_user(request, ngettext(
+            "%(count)d failed message queued again.",
+            "%(count)d failed messages queued again.",
+            count,
+        ) % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(MessageBatch)
+class MessageBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "__str__", "created_by", "short_text", "queued_count", "skipped_count", "outcome",
+    ]
+    fields = ["created_by", "created_at", "template", "text", "queued_count", "skipped_count"]
+
+    def get_queryset(self, request):
+        counts = {
+            status: Count("messages", filter=Q(messages__status=status))
+            for status in Message.Status.values
+        }
+        return super().get_queryset(request).select_related("created_by").annotate(**counts)
+
+    @admin.display(description=_("text"))
+    def short_text(self, batch):
+        return batch.text if len(batch.text) <= 60 else batch.text[:57] + "…"
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, batch):
+        url = reverse("admin:crm_message_changelist")
+        return format_html_join(
+            " ",
+            '<a href="{}?batch__id__exact={}&amp;status__exact={}">{}</a>',
+            (
+                (url, batch.pk, status, status_badge(status, f"{label}: {getattr(batch, status)}"))
+                for status, label in Message.Status.choices
+                if getattr(batch, status)
+            ),
+        )

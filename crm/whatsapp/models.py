@@ -1,0 +1,180 @@
+"""The WhatsApp outbox: templates, batches, one row per message, and the
+shared sending state that keeps every worker within the ban-safe limits.
+
+Imported by crm/models.py, so these are models of the ``crm`` app.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.whatsapp.templates import check_placeholders
+
+
+class MessageTemplate(models.Model):
+    """A reusable message with placeholders such as {nama} or {judul}."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    text = models.TextField(
+        _("text"),
+        help_text=_(
+            "Placeholders: {nama}/{name}, {usaha}/{business}, {kota}/{city}; for "
+            "opportunities also {judul}/{title} and {nilai}/{amount}."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            check_placeholders(self.text)
+        except ValidationError as error:
+            raise ValidationError({"text": error.messages}) from error
+
+
+class MessageBatch(models.Model):
+    """One bulk send: who queued it, what text, how many went out or were skipped."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("queued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("queued at"), default=timezone.now, db_index=True)
+    template = models.ForeignKey(
+        MessageTemplate,
+        verbose_name=_("template"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(_("text"))
+    queued_count = models.PositiveIntegerField(_("queued"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+
+    class Meta:
+        verbose_name = _("WhatsApp batch")
+        verbose_name_plural = _("WhatsApp batches")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.pk} {timezone.localtime(self.created_at):%d-%m-%Y %H:%M}"
+
+
+class Message(models.Model):
+    """One WhatsApp message to one customer, from queued to delivered or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        # The gateway may or may not have it: settled by its status, never by resending.
+        UNKNOWN = "unknown", _("Unknown")
+
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="whatsapp_messages",
+        db_index=False,  # indexed by msg_customer_created
+    )
+    opportunity = models.ForeignKey(
+        "crm.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="whatsapp_messages",
+    )
+    batch = models.ForeignKey(
+        MessageBatch,
+        verbose_name=_("batch"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,  # indexed by msg_batch_status
+    )
+    phone = models.CharField(_("WhatsApp number"), max_length=20)
+    text = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    gateway_id = models.CharField(_("gateway id"), max_length=64, blank=True, default="")
+    error = models.TextField(_("error"), blank=True, default="")
+    queued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("queued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    # Not before this moment: a retry's backoff.
+    send_after = models.DateTimeField(_("send after"), default=timezone.now)
+    # When a worker last claimed it: the rate limit and stale-claim recovery read it.
+    claimed_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp message")
+        verbose_name_plural = _("WhatsApp messages")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("send_whatsapp", _("Can send WhatsApp messages"))]
+        indexes = [
+            # Workers claiming the next due message.
+            models.Index(fields=["status", "send_after"], name="msg_status_due"),
+            # Stale claims, and the unknown ones whose status is checked.
+            models.Index(fields=["status", "claimed_at"], name="msg_status_claimed"),
+            # Webhooks and status checks find a message by the gateway's id.
+            models.Index(fields=["gateway_id"], name="msg_gateway_id"),
+            models.Index(fields=["customer", "created_at"], name="msg_customer_created"),
+            models.Index(fields=["batch", "status"], name="msg_batch_status"),
+            # The list, newest first.
+            models.Index(fields=["created_at"], name="msg_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.phone}: {self.text[:40]}"
+
+
+class SendingState(models.Model):
+    """The one row every worker locks to decide whether a message may go now.
+
+    It carries what the ban-safe limits need across workers and machines:
+    the earliest moment of the next send (rate and jitter) and today's count
+    (the daily cap).
+    """
+
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    day = models.DateField(null=True, blank=True)
+    sent_on_day = models.PositiveIntegerField(default=0)
+    # When a sending task is already scheduled to wake, so waiting work
+    # does not pile up one scheduled task per batch.
+    wake_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp sending state")
+        verbose_name_plural = _("WhatsApp sending state")
+
+    def __str__(self):
+        return f"{self.day}: {self.sent_on_day}"

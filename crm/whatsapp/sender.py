@@ -1,0 +1,401 @@
+"""The outbox: queueing messages, and sending them from workers, each exactly once.
+
+The request that queues a bulk send only writes outbox rows; workers send
+them (crm/whatsapp/tasks.py). The rules:
+
+* **One sender per message.** A worker claims a message with ``SELECT … FOR
+  UPDATE SKIP LOCKED`` and a conditional ``UPDATE … WHERE status = 'queued'``,
+  so workers on several machines sharing one database never take the same one.
+* **Never send twice.** A message is resent only when the gateway surely did
+  not get it (connection refused, 429, 503), after a backoff. When it may
+  have got it (a timeout after sending, a 500), the message is ``unknown``
+  and settled by the gateway's status, not by resending. A worker killed
+  while sending leaves a stale ``sending`` claim, which becomes ``unknown``.
+* **Ban safety.** A rate, a random pause between messages, a daily cap and
+  sending hours, decided under a lock on the one ``SendingState`` row, so the
+  limits hold across all workers together. Opted-out customers get nothing.
+"""
+
+import datetime
+import functools
+import operator
+import random
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.whatsapp import gateway
+from crm.whatsapp.models import Message, MessageBatch, SendingState
+from crm.whatsapp.templates import check_placeholders, render
+
+Status = Message.Status
+
+PREVIEW_COUNT = 3
+SKIPPED_SHOWN = 50
+QUEUE_CHUNK = 1000
+# Waits shorter than this are slept inside the sending task; longer ones
+# end it, and a task is scheduled for the moment sending may go on.
+LONGEST_INLINE_WAIT = datetime.timedelta(seconds=15)
+# How often an unknown message's status is asked again.
+STATUS_CHECK_EVERY = datetime.timedelta(minutes=5)
+
+SKIP_NO_PHONE = gettext_lazy("no WhatsApp number")
+SKIP_OPTED_OUT = gettext_lazy("opted out of WhatsApp messages")
+SKIP_INVALID = gettext_lazy("invalid WhatsApp number")
+
+
+# --- Queueing ----------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    customer: object
+    opportunity: object
+    text: str
+
+
+@dataclass
+class Plan:
+    """What a bulk send would do: shown on the confirmation page."""
+
+    recipient_count: int = 0
+    previews: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (customer, reason), the first few
+    skipped_count: int = 0
+
+
+# A stored number is normalised on every write path; the pattern still
+# guards against rows written around them (raw SQL, an old backup).
+VALID_PHONE = r"^[0-9]{8,15}$"
+
+
+def _conditions(prefix):
+    """Skip conditions over customers (prefix "") or opportunities ("customer__")."""
+    no_phone = Q(**{f"{prefix}phone__isnull": True}) | Q(**{f"{prefix}phone": ""})
+    opted_out = ~no_phone & Q(**{f"{prefix}whatsapp_opt_out": True})
+    invalid = ~no_phone & ~opted_out & ~Q(**{f"{prefix}phone__regex": VALID_PHONE})
+    return {SKIP_NO_PHONE: no_phone, SKIP_OPTED_OUT: opted_out, SKIP_INVALID: invalid}
+
+
+def _reason(customer):
+    if not customer.phone:
+        return SKIP_NO_PHONE
+    if customer.whatsapp_opt_out:
+        return SKIP_OPTED_OUT
+    return SKIP_INVALID
+
+
+def _split(customers, opportunities):
+    """(rows, prefix to the customer, eligible condition, skip conditions)."""
+    if opportunities is not None:
+        rows, prefix = opportunities.select_related("customer"), "customer__"
+    else:
+        rows, prefix = customers, ""
+    skips = _conditions(prefix)
+    eligible = ~functools.reduce(operator.or_, skips.values())
+    return rows.order_by("pk"), prefix, eligible, skips
+
+
+def _pair(row, opportunities):
+    return (row.customer, row) if opportunities is not None else (row, None)
+
+
+def plan_messages(text, *, customers=None, opportunities=None):
+    """Who would get ``text`` and who would be skipped, and why: a few
+    aggregate queries, whatever the size of the selection."""
+    check_placeholders(text, for_opportunities=opportunities is not None)
+    rows, _prefix, eligible, skips = _split(customers, opportunities)
+    counts = rows.aggregate(
+        recipients=Count("pk", filter=eligible),
+        skipped=Count("pk", filter=~eligible),
+    )
+    plan = Plan(recipient_count=counts["recipients"], skipped_count=counts["skipped"])
+    for row in rows.filter(eligible)[:PREVIEW_COUNT]:
+        customer, opportunity = _pair(row, opportunities)
+        plan.previews.append(Preview(customer, opportunity, render(text, customer, opportunity)))
+    for row in rows.exclude(eligible)[:SKIPPED_SHOWN]:
+        customer, _opportunity = _pair(row, opportunities)
+        plan.skipped.append((customer, _reason(customer)))
+    return plan
+
+
+def queue_messages(text, *, by, customers=None, opportunities=None, template=None):
+    """Write one queued message per recipient, in one transaction; return the batch.
+
+    Sending starts once the transaction commits.
+    """
+    check_placeholders(text, for_opportunities=opportunities is not None)
+    rows, _prefix, eligible, _skips = _split(customers, opportunities)
+    now = timezone.now()
+    with transaction.atomic():
+        batch = MessageBatch.objects.create(created_by=by, template=template, text=text)
+        pending, queued = [], 0
+        for row in rows.filter(eligible).iterator(chunk_size=QUEUE_CHUNK):
+            customer, opportunity = _pair(row, opportunities)
+            pending.append(Message(
+                customer=customer, opportunity=opportunity, batch=batch, phone=customer.phone,
+                text=render(text, customer, opportunity), queued_by=by,
+                created_at=now, send_after=now,
+            ))
+            if len(pending) == QUEUE_CHUNK:
+                Message.objects.bulk_create(pending)
+                queued += len(pending)
+                pending = []
+        Message.objects.bulk_create(pending)
+        queued += len(pending)
+        batch.queued_count = queued
+        batch.skipped_count = rows.exclude(eligible).count()
+        batch.save(update_fields=["queued_count", "skipped_count"])
+        if queued:
+            transaction.on_commit(_start_sending)
+    return batch
+
+
+def requeue(messages):
+    """Queue failed or unknown ``messages`` again; return how many."""
+    count = messages.filter(status__in=[Status.FAILED, Status.UNKNOWN]).update(
+        status=Status.QUEUED, send_after=timezone.now(), error="", attempts=0
+    )
+    if count:
+        transaction.on_commit(_start_sending)
+    return count
+
+
+def opt_out(customer):
+    """The customer asked for no more messages: none of their queued ones goes."""
+    customer.whatsapp_opt_out = True
+    customer.save(update_fields=["whatsapp_opt_out", "updated_at"])
+    Message.objects.filter(customer=customer, status=Status.QUEUED).update(
+        status=Status.FAILED, error=str(SKIP_OPTED_OUT)
+    )
+
+
+def _start_sending():
+    from crm.whatsapp.tasks import start_sending
+
+    start_sending()
+
+
+# --- Limits --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_minute: int
+    jitter_seconds: float
+    daily_cap: int
+    hours: tuple | None  # (start, end) as datetime.time, local
+
+    @classmethod
+    def from_settings(cls):
+        return cls(
+            per_minute=settings.WHATSAPP_RATE_PER_MINUTE,
+            jitter_seconds=settings.WHATSAPP_JITTER_SECONDS,
+            daily_cap=settings.WHATSAPP_DAILY_CAP,
+            hours=parse_hours(settings.WHATSAPP_SENDING_HOURS),
+        )
+
+    @property
+    def active(self):
+        return bool(self.per_minute or self.jitter_seconds or self.daily_cap or self.hours)
+
+    def window_opens(self, now):
+        """None if ``now`` is within the sending hours, else when they next begin."""
+        if not self.hours:
+            return None
+        local = timezone.localtime(now)
+        start, end = self.hours
+        if start <= local.time() < end:
+            return None
+        day = local.date() if local.time() < start else local.date() + datetime.timedelta(days=1)
+        return datetime.datetime.combine(day, start, tzinfo=local.tzinfo)
+
+    def wait_until(self, state, now):
+        """When the next message may go (None: now), given the shared ``state``."""
+        opens = self.window_opens(now)
+        if opens:
+            return opens
+        today = timezone.localdate(now)
+        if self.daily_cap and state.day == today and state.sent_on_day >= self.daily_cap:
+            tomorrow = today + datetime.timedelta(days=1)
+            start = self.hours[0] if self.hours else datetime.time(0, 0)
+            return datetime.datetime.combine(tomorrow, start, tzinfo=timezone.localtime(now).tzinfo)
+        if state.next_send_at and state.next_send_at > now:
+            return state.next_send_at
+        return None
+
+    def record_send(self, state, now):
+        today = timezone.localdate(now)
+        if state.day != today:
+            state.day, state.sent_on_day = today, 0
+        state.sent_on_day += 1
+        gap = 60 / self.per_minute if self.per_minute else 0
+        gap += random.uniform(0, self.jitter_seconds)
+        state.next_send_at = now + datetime.timedelta(seconds=gap)
+        state.save(update_fields=["day", "sent_on_day", "next_send_at"])
+
+
+def parse_hours(text):
+    """``"08:00-21:00"`` -> (time(8), time(21)); empty -> None."""
+    if not text.strip():
+        return None
+    start, end = (datetime.time.fromisoformat(part.strip()) for part in text.split("-"))
+    return start, end
+
+
+def _locked_state():
+    SendingState.objects.get_or_create(pk=1)
+    return SendingState.objects.select_for_update().get(pk=1)
+
+
+# --- Sending -------------------------------------------------------------------
+
+
+@dataclass
+class Wait:
+    until: datetime.datetime
+
+
+def claim_next(now, limits):
+    """The next due message, claimed for this worker; a Wait; or None if none is due."""
+    with transaction.atomic():
+        state = _locked_state() if limits.active else None
+        if state is not None:
+            until = limits.wait_until(state, now)
+            if until:
+                return Wait(until)
+        candidate = (
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, send_after__lte=now)
+            .order_by("send_after", "pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if candidate is None:
+            return None
+        # The conditional update is the claim where FOR UPDATE is a no-op (SQLite).
+        claimed = Message.objects.filter(pk=candidate, status=Status.QUEUED).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return Wait(now)  # taken by another worker: look again at once
+        if state is not None:
+            limits.record_send(state, now)
+    return Message.objects.select_related("customer").get(pk=candidate)
+
+
+def send_claimed(message, backend, now):
+    """Send one claimed message and record the outcome."""
+    if message.customer.whatsapp_opt_out:
+        _finish(message, status=Status.FAILED, error=str(SKIP_OPTED_OUT))
+        return
+    try:
+        gateway_id = backend.send_text(message.phone, message.text)
+    except gateway.GatewayError as error:
+        if error.kind == gateway.RETRYABLE and message.attempts < settings.WHATSAPP_MAX_ATTEMPTS:
+            backoff = settings.WHATSAPP_RETRY_SECONDS * 2 ** (message.attempts - 1)
+            _finish(
+                message, status=Status.QUEUED, error=str(error),
+                send_after=now + datetime.timedelta(seconds=backoff),
+            )
+        elif error.kind == gateway.UNKNOWN:
+            _finish(message, status=Status.UNKNOWN, error=str(error))
+        else:
+            _finish(message, status=Status.FAILED, error=str(error))
+        return
+    _finish(message, status=Status.SENT, gateway_id=gateway_id, sent_at=now, error="")
+
+
+def _finish(message, **fields):
+    # Only the worker holding the claim may settle the message.
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        **fields, updated_at=timezone.now()
+    )
+    for name, value in fields.items():
+        setattr(message, name, value)
+
+
+def recover_stale_claims(now):
+    """Claims older than any send can take belong to a worker that died.
+
+    The request may have gone out before it died, so the message is
+    ``unknown``, never queued again automatically.
+    """
+    timeout = settings.KIRIMWA_CONNECT_TIMEOUT + settings.KIRIMWA_READ_TIMEOUT
+    stale_before = now - datetime.timedelta(seconds=timeout + 60)
+    return Message.objects.filter(status=Status.SENDING, claimed_at__lt=stale_before).update(
+        status=Status.UNKNOWN,
+        error=_("The sender stopped while sending: the gateway may or may not have it."),
+        updated_at=now,
+    )
+
+
+def settle_unknown(backend, now, limit=100):
+    """Ask the gateway about unknown messages it gave an id for."""
+    asked_before = now - STATUS_CHECK_EVERY
+    unknown = Message.objects.filter(
+        status=Status.UNKNOWN, claimed_at__lt=asked_before
+    ).exclude(gateway_id="")[:limit]
+    for message in unknown:
+        try:
+            status = backend.status(message.gateway_id)
+        except gateway.GatewayError:
+            Message.objects.filter(pk=message.pk).update(claimed_at=now)  # ask later
+            continue
+        apply_delivery_status(message, status.state, status.detail, now)
+
+
+def apply_delivery_status(message, state, detail, now):
+    """Record what the gateway says about ``message``; idempotent."""
+    if state == "delivered":
+        Message.objects.filter(
+            pk=message.pk, status__in=[Status.SENT, Status.UNKNOWN, Status.SENDING]
+        ).update(status=Status.DELIVERED, delivered_at=now, error="", updated_at=now)
+    elif state == "failed":
+        Message.objects.filter(
+            pk=message.pk, status__in=[Status.SENT, Status.UNKNOWN, Status.SENDING]
+        ).update(status=Status.FAILED, error=detail or _("The gateway could not deliver it."),
+                 updated_at=now)
+    elif state == "pending":
+        Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+            status=Status.SENT, error="", updated_at=now
+        )
+
+
+def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
+    """Send due messages for up to ``budget_seconds``; return when to run again (or None)."""
+    limits = Limits.from_settings()
+    backend = gateway.get_backend()
+    started = clock()
+    recover_stale_claims(started)
+    while (now := clock()) - started < datetime.timedelta(seconds=budget_seconds):
+        claimed = claim_next(now, limits)
+        if claimed is None:
+            break
+        if isinstance(claimed, Wait):
+            if claimed.until - now > LONGEST_INLINE_WAIT:
+                settle_unknown(backend, now)
+                return claimed.until
+            sleep(max(0.0, (claimed.until - now).total_seconds()))
+            continue
+        send_claimed(claimed, backend, now)
+    now = clock()
+    settle_unknown(backend, now)
+    return next_wake(now)
+
+
+def next_wake(now):
+    """When there is next something to do: a queued message's time, or a status check."""
+    due = Message.objects.filter(status=Status.QUEUED).aggregate(due=Min("send_after"))["due"]
+    if Message.objects.filter(status=Status.UNKNOWN).exclude(gateway_id="").exists():
+        check = now + STATUS_CHECK_EVERY
+        due = min(due, check) if due else check
+    if due is not None:
+        return max(due, now)
+    return None

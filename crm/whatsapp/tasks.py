@@ -1,0 +1,36 @@
+"""Background sending, through the Django tasks API (run by ``manage.py db_worker``)."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from crm.whatsapp import sender
+
+
+@task()
+def send_whatsapp_messages():
+    """Send what is due; schedule the next run for what has to wait."""
+    wake_at = sender.send_due_messages()
+    if wake_at is not None:
+        schedule_sending(wake_at)
+
+
+def start_sending():
+    """Start sending now, with WHATSAPP_SENDERS tasks side by side."""
+    for _sender in range(max(1, settings.WHATSAPP_SENDERS)):
+        send_whatsapp_messages.enqueue()
+
+
+def schedule_sending(when):
+    """Make sure a sending task runs at ``when``, without piling up duplicates."""
+    if not default_task_backend.supports_defer:
+        return  # the immediate backend (tests) runs everything at once
+    now = timezone.now()
+    with transaction.atomic():
+        state = sender._locked_state()
+        if state.wake_at is not None and now < state.wake_at <= when:
+            return  # a task wakes earlier than that already
+        state.wake_at = when
+        state.save(update_fields=["wake_at"])
+        send_whatsapp_messages.using(run_after=when).enqueue()
