@@ -172,3 +172,22 @@ def stage_changes_for(opportunity, path):
 
 def make_random(seed):
     return random.Random(seed)
+
+
+# WhatsApp templates the demo starts with: an offer, an order update and a
+# payment reminder (the last two use an opportunity's placeholders).
+DEMO_MESSAGE_TEMPLATES = {
+    "Penawaran produk": (
+        "Halo {nama}! Ada kripik tempe rasa baru dari kami, cocok untuk oleh-oleh khas "
+        "Blitar. Mau kami kirimi daftar harganya? Balas BERHENTI bila tidak ingin "
+        "menerima pesan lagi."
+    ),
+    "Kabar pesanan": (
+        "Halo {nama}, pesanan {judul} sedang kami kerjakan. Kami kabari lagi begitu "
+        "sudah siap. Terima kasih!"
+    ),
+    "Pengingat pembayaran": (
+        "Halo {nama}, kami ingin mengingatkan pembayaran {judul} sebesar {nilai}. "
+        "Terima kasih atas kepercayaannya."
+    ),
+}

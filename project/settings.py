@@ -240,7 +240,10 @@ JAZZMIN_SETTINGS = {
     "show_ui_builder": False,
     # Pages must not reach the internet: users are on flaky mobile data.
     "use_google_fonts_cdn": False,
-    "order_with_respect_to": ["crm", "crm.customer", "crm.opportunity", "auth"],
+    "order_with_respect_to": [
+        "crm", "crm.customer", "crm.opportunity", "crm.message", "crm.messagebatch",
+        "crm.messagetemplate", "auth",
+    ],
     "custom_links": {
         "crm": [{
             "name": _("Pipeline board"),
@@ -255,6 +258,10 @@ JAZZMIN_SETTINGS = {
         "auth.Group": "fas fa-users",
         "crm.customer": "fas fa-address-book",
         "crm.opportunity": "fas fa-funnel-dollar",
+        "crm.message": "fab fa-whatsapp",
+        "crm.messagebatch": "fas fa-paper-plane",
+        "crm.messagetemplate": "fas fa-file-alt",
+        "crm.importrecord": "fas fa-file-import",
     },
     # Background task results are for operators, not shop owners.
     "hide_apps": ["django_tasks_database"],

@@ -6,7 +6,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from crm.demo_data import demo_phone
-from crm.models import Customer, Opportunity, Stage, StageChange, Status
+from crm.models import Customer, MessageTemplate, Opportunity, Stage, StageChange, Status
 from crm.phones import normalize_phone
 
 
@@ -50,6 +50,15 @@ def test_the_demo_data_loads_with_its_newest_activity_today(db):
     oldest = Opportunity.objects.order_by("created_at").first().created_at
     assert timedelta(days=300) < timezone.now() - oldest < timedelta(days=400)
     assert Customer.objects.filter(city="Blitar").exists()
+
+
+def test_the_demo_data_has_valid_whatsapp_templates_for_offers_orders_and_payments(db):
+    call_command("load_demo", verbosity=0)
+    templates = {t.name: t for t in MessageTemplate.objects.all()}
+    assert set(templates) == {"Penawaran produk", "Kabar pesanan", "Pengingat pembayaran"}
+    for template in templates.values():
+        template.full_clean()  # every placeholder known
+    assert "{nilai}" in templates["Pengingat pembayaran"].text
 
 
 def test_the_demo_data_is_loaded_only_into_an_empty_crm(make_customer):

@@ -7,7 +7,14 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from crm import rollups
-from crm.models import Customer, Opportunity, StageChange, refresh_search_text
+from crm.demo_data import DEMO_MESSAGE_TEMPLATES
+from crm.models import (
+    Customer,
+    MessageTemplate,
+    Opportunity,
+    StageChange,
+    refresh_search_text,
+)
 
 DEMO_FIXTURE = "fixtures/demo.json"
 
@@ -31,6 +38,8 @@ class Command(BaseCommand):
                 self.shift_dates(timedelta(days=shift))
             # Fixtures and UPDATEs skip save(), which keeps the dashboard's rollups.
             rollups.rebuild()
+            for name, text in DEMO_MESSAGE_TEMPLATES.items():
+                MessageTemplate.objects.get_or_create(name=name, defaults={"text": text})
         self.stdout.write(
             f"Loaded demo data: {Customer.objects.count()} customers, "
             f"{Opportunity.objects.count()} opportunities."
