@@ -37,6 +37,17 @@ class LargeTablePaginator(Paginator):
             return COUNT_CAP
         return capped
 
+    def page(self, number):
+        # A broad text search's first pages may be read by an ordered scan
+        # (crm/search.py) instead of sorting every FULLTEXT match.
+        scan = getattr(self.object_list, "ordered_scan", None)
+        if scan is not None:
+            number = self.validate_number(number)
+            rows = scan.rows(self.object_list, (number - 1) * self.per_page, self.per_page)
+            if rows is not None:
+                return self._get_page(rows, number, self)
+        return super().page(number)
+
 
 class PrefetchingChangeList(ChangeList):
     """Loads the page's related objects with prefetch_related, never a JOIN."""

@@ -9,12 +9,21 @@ the whole table. Here a term is read for what it is instead:
 * anything else is matched against names with a FULLTEXT index on
   MySQL/MariaDB, and with plain ``icontains`` on other databases (SQLite
   holds demo-sized data).
+
+A FULLTEXT search costs in proportion to the rows it matches: "Siti" matches
+74,000 of 3,000,000 opportunities, and sorting them to show the newest 100
+took 0.3 s. Such a common word is found sooner by walking the list's own
+sort index from the newest row and stopping at the 100th match, which
+MariaDB can bound (``LIMIT … ROWS EXAMINED``). So the first pages of a text
+search on MariaDB try that ordered scan first, and fall back to the FULLTEXT
+result when the scan stops early (a rare word: FULLTEXT is fast there). The
+count stays a capped FULLTEXT count.
 """
 
 import re
 
-from django.db import connections
-from django.db.models import FloatField, Func, Q, Value
+from django.db import connections, models
+from django.db.models import FloatField, Func, Q, Value, prefetch_related_objects
 from django.db.models.lookups import GreaterThan
 
 from crm.phones import phone_search_prefix
@@ -89,18 +98,30 @@ def uses_fulltext(queryset):
 
 def name_filter(queryset, term, fields):
     """A Q matching ``term`` against the text ``fields`` (all words, any field)."""
+    return _name_filters(queryset, term, fields)[0]
+
+
+def _name_filters(queryset, term, fields):
+    """(the Q to filter with, the same condition for an ordered scan or None)."""
     words = _words(term)
     if not uses_fulltext(queryset):
-        return _contains_each(words, fields)
+        return _contains_each(words, fields), None
     indexed = [word for word in words if _indexable(word)]
     if not indexed:
         # Only short words ("Bu", "Ani"): a prefix of the indexed name.
-        return Q(**{f"{fields[0]}__istartswith": " ".join(words)})
+        return Q(**{f"{fields[0]}__istartswith": " ".join(words)}), None
+    short_words = _contains_each([word for word in words if not _indexable(word)], fields)
     # The index finds the candidates; short words then narrow them down.
     score = FullTextScore(*fields, query=boolean_fulltext_query(indexed))
-    return Q(GreaterThan(score, 0)) & _contains_each(
-        [word for word in words if not _indexable(word)], fields
-    )
+    # The same words for a row-by-row check: a word starting with each one,
+    # as the FULLTEXT prefix search (+word*) matches.
+    starts_a_word = Q()
+    for word in indexed:
+        any_field = Q()
+        for field in fields:
+            any_field |= Q(**{f"{field}__iregex": r"\b" + re.escape(word)})
+        starts_a_word &= any_field
+    return Q(GreaterThan(score, 0)) & short_words, starts_a_word & short_words
 
 
 def customer_filter(queryset, term):
@@ -134,4 +155,74 @@ def search_opportunities(queryset, term):
         customers = Customer.objects.using(queryset.db)
         matching = customers.filter(customer_filter(customers, term)).values("pk")
         return queryset.filter(customer__in=matching)
-    return queryset.filter(name_filter(queryset, term, ["search_text"]))
+    condition, scan_condition = _name_filters(queryset, term, ["search_text"])
+    found = queryset.filter(condition)
+    if scan_condition is not None and isinstance(found, ScannableQuerySet):
+        found.ordered_scan = OrderedScan(queryset, scan_condition)
+    return found
+
+
+# --- The ordered scan -----------------------------------------------------------
+
+# Orderings whose first column has an index the scan can walk (with any
+# list filter, the filter's (column, created_at) index serves the same order).
+SCANNABLE_ORDERINGS = {"-created_at"}
+# Rows one scan may read before giving up: at 20,000, a word in one row of
+# 200 (0.5%) still fills a page of 100.
+ROWS_EXAMINED = 20_000
+# Deeper pages than this go to the FULLTEXT result directly.
+MAX_SCAN_OFFSET = 1_000
+
+
+class OrderedScan:
+    """The first rows of a search read in the list's order, stopping early.
+
+    ``unsearched`` is the list's queryset before the search, ``condition``
+    the search as a row-by-row condition.
+    """
+
+    def __init__(self, unsearched, condition):
+        self.unsearched = unsearched
+        self.condition = condition
+
+    def rows(self, searched, offset, limit):
+        """The page's rows, or None when the FULLTEXT result must be used."""
+        connection = connections[searched.db]
+        ordering = searched.query.order_by
+        if (
+            not getattr(connection, "mysql_is_mariadb", False)
+            or not ordering
+            or ordering[0] not in SCANNABLE_ORDERINGS
+            or offset > MAX_SCAN_OFFSET
+        ):
+            return None
+        scan = self.unsearched.filter(self.condition).order_by(*ordering)[offset:offset + limit]
+        sql, params = scan.query.sql_with_params()
+        model = searched.model
+        rows = list(model._default_manager.db_manager(searched.db).raw(
+            f"{sql} ROWS EXAMINED %s", [*params, ROWS_EXAMINED + offset]
+        ))
+        if len(rows) < limit:
+            # The scan stopped at its bound (a rare word) or at the end of
+            # the list; either way the FULLTEXT result is exact and cheap.
+            return None
+        prefetch_related_objects(rows, *searched._prefetch_related_lookups)
+        return rows
+
+
+class ScannableQuerySet(models.QuerySet):
+    """A queryset that keeps its search's ordered scan through later
+    ``order_by`` and ``prefetch_related`` calls (the changelist adds them)."""
+
+    ordered_scan = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.ordered_scan = self.ordered_scan
+        return clone
+
+    def _filter_or_exclude(self, negate, args, kwargs):
+        # A filter added after the search is not in the scan: drop the scan.
+        clone = super()._filter_or_exclude(negate, args, kwargs)
+        clone.ordered_scan = None
+        return clone
