@@ -24,6 +24,7 @@ from crm.imports import revert_import
 from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
+from crm.roles import sees_all_records, visible_customers, visible_opportunities
 from crm.search import search_customers, search_opportunities
 from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, import_template_workbook
 from crm.whatsapp.admin import (
@@ -36,13 +37,55 @@ from crm.whatsapp.admin import (
 RECENT_MESSAGES = 10
 
 
-class OwnedByCurrentUserMixin:
-    """New records start owned by the user who creates them."""
+class OwnedRecordsMixin:
+    """Records with an owner (crm/roles.py): a user who may not see every
+    salesperson's records lists, opens and changes only their own (another's
+    is a 404), and what they create is theirs. New records start owned by
+    their creator."""
+
+    # visible_customers or visible_opportunities
+    visible = None
+
+    def get_queryset(self, request):
+        return type(self).visible(request.user, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            field = from_field or "pk"
+            try:
+                exists = self.model._default_manager.filter(**{field: object_id}).exists()
+            except (ValueError, ValidationError):
+                exists = False  # not an id at all
+            if exists:
+                # Someone else's record: refused, not passed off as missing.
+                raise PermissionDenied
+        return obj
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("owner", request.user.pk)
         return initial
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not sees_all_records(request.user):
+            readonly.append("owner")  # nor give a record away out of their sight
+        return readonly
+
+    def get_list_filter(self, request):
+        list_filter = super().get_list_filter(request)
+        if sees_all_records(request.user):
+            return list_filter
+        return [name for name in list_filter if name != "owner"]
+
+    def assign_owner(self, request, obj, change):
+        if not change and not sees_all_records(request.user):
+            obj.owner = request.user
+
+    def save_model(self, request, obj, form, change):
+        self.assign_owner(request, obj, change)
+        super().save_model(request, obj, form, change)
 
 
 class OpportunityInline(admin.TabularInline):
@@ -51,6 +94,14 @@ class OpportunityInline(admin.TabularInline):
     extra = 0
     show_change_link = True
     ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        # On a customer's page, only the deals the user may see.
+        return visible_opportunities(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if sees_all_records(request.user) else [*readonly, "owner"]
 
 
 class SpreadsheetAdminMixin:
@@ -157,9 +208,10 @@ class SpreadsheetAdminMixin:
 
 @admin.register(Customer)
 class CustomerAdmin(
-    LargeTableAdminMixin, OwnedByCurrentUserMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
+    LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
     ImportExportModelAdmin,
 ):
+    visible = staticmethod(visible_customers)
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
     list_filter = ["source", "city", "whatsapp_opt_out", "owner"]
     # Shown as the search box's scope; the search itself is crm.search.
@@ -236,6 +288,8 @@ class CustomerAdmin(
         if formset.model is not Opportunity:
             return super().save_formset(request, form, formset, change)
         for opportunity in formset.save(commit=False):
+            if opportunity.pk is None and opportunity.owner_id is None:
+                opportunity.owner = request.user
             opportunity.save(changed_by=request.user)
         for opportunity in formset.deleted_objects:
             opportunity.delete()
@@ -257,9 +311,10 @@ class StageChangeInline(admin.TabularInline):
 
 @admin.register(Opportunity)
 class OpportunityAdmin(
-    LargeTableAdminMixin, OwnedByCurrentUserMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
+    LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
     ImportExportModelAdmin,
 ):
+    visible = staticmethod(visible_opportunities)
     list_display = [
         "title", "customer", "amount_rupiah", "stage_badge", "owner", "expected_close_date"
     ]
@@ -297,7 +352,15 @@ class OpportunityAdmin(
         return search_opportunities(queryset, search_term), False
 
     def save_model(self, request, obj, form, change):
+        self.assign_owner(request, obj, change)
         obj.save(changed_by=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer":
+            # Only customers the user may see can be picked (autocomplete
+            # shows no others; a posted id of another's customer is refused).
+            kwargs["queryset"] = visible_customers(request.user, Customer.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # The pipeline board
 

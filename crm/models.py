@@ -238,6 +238,8 @@ class Opportunity(models.Model):
         permissions = [
             ("import_opportunity", _("Can import opportunities from a spreadsheet")),
             ("export_opportunity", _("Can export opportunities to a spreadsheet")),
+            # Without it a user sees only their own records (crm/roles.py).
+            ("view_all_records", _("Can see every salesperson's customers and opportunities")),
         ]
         indexes = [
             models.Index(fields=["stage", "created_at"], name="opp_stage_created"),

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
+from crm.models import Opportunity
+from crm.roles import sees_all_records, visible_opportunities
 
 
 class CrmAdminSite(admin.AdminSite):
@@ -14,7 +16,11 @@ class CrmAdminSite(admin.AdminSite):
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
             period = period_named(key if key in PERIODS else DEFAULT_PERIOD)
-            extra_context["dashboard"] = build_dashboard(period)
+            # A salesperson's dashboard counts only their own deals.
+            mine = None if sees_all_records(request.user) else visible_opportunities(
+                request.user, Opportunity.objects.all()
+            )
+            extra_context["dashboard"] = build_dashboard(period, mine)
             extra_context["periods"] = PERIODS
             extra_context["opportunity_list_url"] = reverse(
                 "admin:crm_opportunity_changelist", current_app=self.name

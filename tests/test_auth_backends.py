@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 def test_it_grants_user_and_group_permissions_with_one_query(django_user_model):
     user = django_user_model.objects.create_user("sari")
-    group = Group.objects.create(name="Sales")
+    group = Group.objects.create(name="Penjual")
     group.permissions.add(Permission.objects.get(codename="change_customer"))
     user.groups.add(group)
     user.user_permissions.add(Permission.objects.get(codename="view_opportunity"))

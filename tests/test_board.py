@@ -152,7 +152,9 @@ def test_anonymous_users_cannot_move_anything(client, make_opportunity):
 
 def test_a_user_who_may_only_view_cannot_move(client, django_user_model, make_opportunity):
     viewer = django_user_model.objects.create_user("viewer", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_opportunity"))
+    viewer.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_opportunity", "view_all_records"]
+    ))
     client.force_login(viewer)
     opportunity = make_opportunity()
     assert client.get(BOARD).status_code == 200

@@ -187,7 +187,9 @@ def test_one_customer_from_their_page(admin_client, shop, django_capture_on_comm
 def test_sending_needs_its_own_permission(client, django_user_model, shop):
     clerk = django_user_model.objects.create_user("clerk", is_staff=True)
     clerk.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_customer", "change_customer"])
+        *Permission.objects.filter(
+            codename__in=["view_customer", "change_customer", "view_all_records"]
+        )
     )
     client.force_login(clerk)
     action_form = client.get(CUSTOMERS_URL).context["action_form"]

@@ -16,7 +16,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.changelists import LargeTableAdminMixin
+from crm.models import Customer
 from crm.phones import format_phone, phone_search_prefix
+from crm.roles import sees_all_records, visible_customers
 from crm.whatsapp import sender
 from crm.whatsapp.models import Message, MessageBatch, MessageTemplate
 from crm.whatsapp.templates import check_placeholders
@@ -178,6 +180,13 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
         "sent_at", "delivered_at",
     ]
 
+    def get_queryset(self, request):
+        messages_ = super().get_queryset(request)
+        if sees_all_records(request.user):
+            return messages_
+        customers = visible_customers(request.user, Customer.objects.all())
+        return messages_.filter(customer__in=customers.values("pk"))
+
     @admin.display(description=_("WhatsApp number"), ordering="phone")
     def whatsapp(self, message):
         return format_phone(message.phone)
@@ -222,7 +231,11 @@ class MessageBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             status: Count("messages", filter=Q(messages__status=status))
             for status in Message.Status.values
         }
-        return super().get_queryset(request).select_related("created_by").annotate(**counts)
+        batches = super().get_queryset(request).select_related("created_by").annotate(**counts)
+        # A salesperson sees the batches they sent.
+        return batches if sees_all_records(request.user) else batches.filter(
+            created_by=request.user
+        )
 
     @admin.display(description=_("text"))
     def short_text(self, batch):

@@ -1,0 +1,93 @@
+"""Roles and record ownership: who may see and do what.
+
+Three roles, as Django groups (created by migration crm 0010):
+
+* **Pemilik** (owner): everything, including users, import/export, sending
+  WhatsApp and deleting.
+* **Sales**: adds and changes customers and opportunities, sends WhatsApp,
+  but sees only the opportunities they own and the customers they own or
+  have an opportunity with; no delete, no import, no export.
+* **Viewer**: reads everything, changes nothing.
+
+Seeing every salesperson's records is itself a permission
+(``crm.view_all_records``), held by the owner and viewer roles and by
+superusers, so visibility is decided by permissions, not by group names.
+"""
+
+from django.db.models import Q
+
+SEE_ALL_PERMISSION = "crm.view_all_records"
+
+OWNER = "Pemilik"
+SALES = "Sales"
+VIEWER = "Viewer"
+
+_CRM_MODELS = ["customer", "opportunity"]
+_LOG_MODELS = ["stagechange", "message", "messagebatch", "messagetemplate", "importrecord"]
+
+# Role -> [(app_label, codename)].
+ROLE_PERMISSIONS = {
+    OWNER: [
+        *(("crm", f"{action}_{model}") for model in [*_CRM_MODELS, "messagetemplate"]
+          for action in ("add", "change", "delete", "view")),
+        *(("crm", f"view_{model}") for model in _LOG_MODELS),
+        *(("crm", f"{action}_{model}") for model in _CRM_MODELS for action in ("import", "export")),
+        ("crm", "delete_importrecord"),
+        ("crm", "send_whatsapp"),
+        ("crm", "view_all_records"),
+        *(("auth", f"{action}_{model}") for model in ("user", "group")
+          for action in ("add", "change", "delete", "view")),
+    ],
+    SALES: [
+        *(("crm", f"{action}_{model}") for model in _CRM_MODELS
+          for action in ("add", "change", "view")),
+        ("crm", "view_stagechange"),
+        ("crm", "view_message"),
+        ("crm", "view_messagebatch"),
+        ("crm", "view_messagetemplate"),
+        ("crm", "send_whatsapp"),
+    ],
+    VIEWER: [
+        *(("crm", f"view_{model}") for model in [*_CRM_MODELS, *_LOG_MODELS]),
+        ("crm", "view_all_records"),
+    ],
+}
+
+
+def sync_roles(group_model, permission_model):
+    """Create the role groups and give each exactly its permissions.
+
+    Takes the models so a migration can pass its historical ones.
+    """
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _created = group_model.objects.get_or_create(name=role)
+        permissions = []
+        for app_label, codename in wanted:
+            permission = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is None:
+                raise LookupError(f"Permission {app_label}.{codename} does not exist")
+            permissions.append(permission)
+        group.permissions.set(permissions)
+
+
+def sees_all_records(user):
+    return user.is_active and (user.is_superuser or user.has_perm(SEE_ALL_PERMISSION))
+
+
+def visible_opportunities(user, opportunities):
+    """The opportunities ``user`` may see: all, or the ones they own."""
+    if sees_all_records(user):
+        return opportunities
+    return opportunities.filter(owner=user)
+
+
+def visible_customers(user, customers):
+    """The customers ``user`` may see: all, or the ones they own or sell to."""
+    if sees_all_records(user):
+        return customers
+    from crm.models import Opportunity
+
+    selling_to = Opportunity.objects.filter(owner=user).values("customer_id")
+    return customers.filter(Q(owner=user) | Q(pk__in=selling_to))
