@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -15,13 +16,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
 
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
+from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
 from crm.imports import revert_import
-from crm.models import Customer, ImportRecord, Opportunity, Stage, StageChange
+from crm.models import (
+    Customer,
+    DeletedCustomer,
+    ImportRecord,
+    Opportunity,
+    Stage,
+    StageChange,
+)
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
@@ -61,6 +71,22 @@ class OwnedRecordsMixin:
                 # Someone else's record: refused, not passed off as missing.
                 raise PermissionDenied
         return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_history_access(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_history_access(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _check_history_access(self, request, object_id):
+        # The history pages look records up themselves: the same visibility
+        # as the change page, and a deleted record's history is the owner's.
+        if self.get_object(request, unquote(object_id)) is None and not sees_all_records(
+            request.user
+        ):
+            raise PermissionDenied
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -209,7 +235,7 @@ class SpreadsheetAdminMixin:
 @admin.register(Customer)
 class CustomerAdmin(
     LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
-    ImportExportModelAdmin,
+    SimpleHistoryAdmin, ImportExportModelAdmin,
 ):
     visible = staticmethod(visible_customers)
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
@@ -312,7 +338,7 @@ class StageChangeInline(admin.TabularInline):
 @admin.register(Opportunity)
 class OpportunityAdmin(
     LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
-    ImportExportModelAdmin,
+    SimpleHistoryAdmin, ImportExportModelAdmin,
 ):
     visible = staticmethod(visible_opportunities)
     list_display = [
@@ -507,3 +533,43 @@ class ImportRecordAdmin(admin.ModelAdmin):
                 request, gettext("%(count)s import(s) undone.") % {"count": undone},
                 messages.SUCCESS,
             )
+
+
+@admin.register(DeletedCustomer)
+class DeletedCustomerAdmin(admin.ModelAdmin):
+    """Where the owner finds a deleted customer and brings it back."""
+
+    list_display = ["name", "phone", "city", "history_date", "history_user"]
+    search_fields = ["name", "phone"]
+    actions = ["restore_customers"]
+
+    def get_queryset(self, request):
+        return deleted_records(Customer).select_related("history_user")
+
+    def has_view_permission(self, request, obj=None):
+        # Restoring needs the same trust as deleting: the owner's.
+        return request.user.has_perm("crm.delete_customer") and sees_all_records(request.user)
+
+    def has_restore_permission(self, request):
+        return self.has_view_permission(request) and request.user.has_perm("crm.add_customer")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(permissions=["restore"], description=_("Restore with their opportunities"))
+    def restore_customers(self, request, queryset):
+        for record in queryset:
+            try:
+                count = restore_customer(record, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, gettext(
+                    "“%(name)s” restored with %(count)d opportunities."
+                ) % {"name": record.name, "count": count}, messages.SUCCESS)

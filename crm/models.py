@@ -9,6 +9,7 @@ from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from crm.search import ScannableQuerySet
@@ -87,6 +88,9 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Who changed what and when, with every previous version.
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
@@ -128,6 +132,16 @@ class Customer(models.Model):
             instance.__dict__.get("name"), instance.__dict__.get("business_name")
         )
         return instance
+
+
+class DeletedCustomer(Customer.history.model):
+    """Deleted customers as their history last saw them (a proxy: no table);
+    the admin lists them for the owner to restore (crm/history.py)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("deleted customer")
+        verbose_name_plural = _("deleted customers")
 
 
 class Stage(models.TextChoices):
@@ -227,6 +241,9 @@ class Opportunity(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Who changed what and when; search_text is derived, so not kept.
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     # Searching keeps a cheaper way to read a broad search's first pages.
     objects = ScannableQuerySet.as_manager()

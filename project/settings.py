@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_tasks",
     "django_tasks_db",
+    "simple_history",
     "crm",
 ]
 
@@ -60,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records who made each change in the customer and opportunity history.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -262,6 +265,7 @@ JAZZMIN_SETTINGS = {
         "crm.messagebatch": "fas fa-paper-plane",
         "crm.messagetemplate": "fas fa-file-alt",
         "crm.importrecord": "fas fa-file-import",
+        "crm.deletedcustomer": "fas fa-trash-restore",
     },
     # Background task results are for operators, not shop owners.
     "hide_apps": ["django_tasks_database"],
