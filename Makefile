@@ -13,7 +13,7 @@ ifneq (,$(filter mysql%,$(DATABASE_URL)))
 REQUIREMENTS_DB := requirements-mysql.txt
 endif
 
-.PHONY: run test bench lint messages clean-db
+.PHONY: run test bench lint messages clean-db backup restore
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ bench: $(VENV)/.installed-mysql
 	$(PY) bench/changelist.py $(BENCH_ARGS)
 	$(PY) bench/dashboard.py
 	$(PY) bench/import.py
+
+# Backups (README, "Backups"): make backup; make restore FILE=backup-....gz [REPLACE=1]
+backup: $(INSTALLED)
+	$(PY) manage.py backup
+
+restore: $(INSTALLED)
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=backup-....gz [REPLACE=1]"; exit 2; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py restore "$(FILE)" $(if $(REPLACE),--replace)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
