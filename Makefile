@@ -35,7 +35,7 @@ run: $(INSTALLED) .env
 	$(PY) manage.py create_demo_admin
 	@echo "Starting the task worker and the web server on http://$(HOST):$(PORT)/ (Ctrl+C stops both)"
 	trap 'kill 0' EXIT; \
-	$(PY) manage.py db_worker & \
+	$(PY) manage.py worker & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(INSTALLED)

@@ -2,9 +2,9 @@
 
 * MySQL/MariaDB: ``mysqldump --single-transaction`` (a consistent snapshot
   while the app keeps running), restored with the ``mysql`` client.
-* SQLite: Django's ``dumpdata`` (natural keys, so content types and
-  permissions are matched by name), restored with ``loaddata`` into a
-  migrated, emptied database. In XML: the JSON serializer cuts times to
+* SQLite: Django's ``dumpdata`` (every id kept; content types and
+  permissions referred to by name, since migrate recreates them with ids of
+  its own), restored with ``loaddata`` into a migrated, emptied database. In XML: the JSON serializer cuts times to
   milliseconds, XML keeps them exactly.
 
 The password reaches the MySQL tools through the environment, never the
@@ -66,7 +66,7 @@ def backup(path, using="default"):
     else:
         text = io.StringIO()
         call_command(
-            "dumpdata", format="xml", natural_foreign=True, natural_primary=True,
+            "dumpdata", format="xml", natural_foreign=True,
             exclude=DUMPDATA_EXCLUDE, database=using, stdout=text,
         )
         with gzip.open(path, "wt", encoding="utf-8") as output:

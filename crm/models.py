@@ -531,3 +531,20 @@ from crm.whatsapp.models import (  # noqa: E402, F401
     MessageTemplate,
     SendingState,
 )
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's sign of life, written every few seconds (manage.py worker)."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self):
+        return f"{self.worker_id} ({self.beat_at:%H:%M:%S})"

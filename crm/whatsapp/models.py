@@ -171,6 +171,9 @@ class SendingState(models.Model):
     # When a sending task is already scheduled to wake, so waiting work
     # does not pile up one scheduled task per batch.
     wake_at = models.DateTimeField(null=True, blank=True)
+    # When a sending task last showed it was alive: workers restart sending
+    # when it has been silent too long (its worker was killed).
+    sender_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("WhatsApp sending state")

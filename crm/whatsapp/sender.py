@@ -372,9 +372,12 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
     """Send due messages for up to ``budget_seconds``; return when to run again (or None)."""
     limits = Limits.from_settings()
     backend = gateway.get_backend()
-    started = clock()
+    started = seen = clock()
+    _seen(started)
     recover_stale_claims(started)
     while (now := clock()) - started < datetime.timedelta(seconds=budget_seconds):
+        if now - seen > SEEN_EVERY:
+            seen = _seen(now)
         claimed = claim_next(now, limits)
         if claimed is None:
             break
@@ -388,6 +391,40 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
     now = clock()
     settle_unknown(backend, now)
     return next_wake(now)
+
+
+# How often a running sender says it is alive, and how long a silence means
+# its worker died (longer than a run's budget and its longest inline wait).
+SEEN_EVERY = datetime.timedelta(seconds=30)
+SILENT_TOO_LONG = datetime.timedelta(minutes=5)
+
+
+def _seen(now):
+    SendingState.objects.get_or_create(pk=1)
+    SendingState.objects.filter(pk=1).update(sender_seen_at=now)
+    return now
+
+
+def restart_if_stalled(now=None):
+    """Start sending again when messages are due but no sender has shown
+    itself for a while: the worker running it was killed, and the schedule
+    of its next run went with it. Called by every worker's heartbeat.
+    Returns True if sending was started."""
+    now = now or timezone.now()
+    state = SendingState.objects.filter(pk=1).first()
+    if state is not None and state.sender_seen_at and now - state.sender_seen_at < SILENT_TOO_LONG:
+        return False
+    stale = now - datetime.timedelta(
+        seconds=settings.KIRIMWA_CONNECT_TIMEOUT + settings.KIRIMWA_READ_TIMEOUT + 60
+    )
+    due = Q(status=Status.QUEUED, send_after__lte=now)
+    abandoned = Q(status=Status.SENDING, claimed_at__lt=stale)
+    waiting = Message.objects.filter(due | abandoned).exists()
+    if waiting:
+        # Mark it seen now, so other workers' heartbeats do not start it too.
+        _seen(now)
+        transaction.on_commit(_start_sending)
+    return waiting
 
 
 def next_wake(now):

@@ -1,0 +1,62 @@
+"""/healthz, worker heartbeats, and restarting sending after a worker died."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from crm.management.commands.worker import beat
+from crm.models import Customer, Message, SendingState, WorkerHeartbeat
+from crm.whatsapp import sender
+from crm.whatsapp.gateway import MemoryBackend
+
+
+@pytest.fixture(autouse=True)
+def _memory_backend():
+    MemoryBackend.reset()
+    yield
+    MemoryBackend.reset()
+
+
+def test_healthy_when_the_database_is_migrated_and_a_worker_beats(client, db):
+    beat("worker-1", timezone.now())
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok", "worker": "ok"},
+        "worker_heartbeat_age_seconds": 0,
+    }
+
+
+def test_unhealthy_without_a_live_worker(client, db):
+    assert client.get("/healthz").status_code == 503
+    WorkerHeartbeat.objects.create(
+        worker_id="gone", beat_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    body = client.get("/healthz").json()
+    assert body["status"] == "fail" and body["checks"]["worker"] == "fail"
+    assert body["worker_heartbeat_age_seconds"] == 300
+
+
+def test_a_heartbeat_restarts_sending_that_a_dead_worker_left(
+    db, make_customer, django_capture_on_commit_callbacks
+):
+    customer = make_customer()
+    sender.queue_messages("Halo {nama}", by=None, customers=Customer.objects.all())
+    Message.objects.update(send_after=timezone.now() - datetime.timedelta(minutes=1))
+    # A sender ran once, long ago, and then its worker died.
+    SendingState.objects.create(
+        pk=1, sender_seen_at=timezone.now() - datetime.timedelta(minutes=10)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        beat("worker-2", timezone.now())
+    assert [phone for phone, _text, _id in MemoryBackend.outbox] == [customer.phone]
+    assert Message.objects.get().status == Message.Status.SENT
+
+
+def test_a_heartbeat_leaves_a_live_sender_alone(db, make_customer):
+    sender.queue_messages("Halo", by=None, customers=Customer.objects.filter(
+        pk=make_customer().pk))
+    SendingState.objects.create(pk=1, sender_seen_at=timezone.now())
+    assert sender.restart_if_stalled() is False
