@@ -4,8 +4,8 @@
   while the app keeps running), restored with the ``mysql`` client.
 * SQLite: Django's ``dumpdata`` (every id kept; content types and
   permissions referred to by name, since migrate recreates them with ids of
-  its own), restored with ``loaddata`` into a migrated, emptied database. In XML: the JSON serializer cuts times to
-  milliseconds, XML keeps them exactly.
+  its own), restored with ``loaddata`` into a migrated, emptied database.
+  In XML: the JSON serializer cuts times to milliseconds, XML keeps them.
 
 The password reaches the MySQL tools through the environment, never the
 command line (where ``ps`` would show it).
