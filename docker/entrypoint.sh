@@ -1,0 +1,43 @@
+#!/bin/sh
+# Start one role of the CRM: web (gunicorn), worker (background tasks), or
+# any manage.py command. Used by the Docker image and, outside Docker, by CI.
+#
+#   docker/entrypoint.sh web       # wait for the database, migrate once, serve
+#   docker/entrypoint.sh worker    # wait for the database, migrate once, run tasks
+#   docker/entrypoint.sh migrate   # only migrate (under the same lock)
+#   docker/entrypoint.sh <command> # any manage.py command, e.g. createsuperuser
+set -eu
+
+PYTHON="${PYTHON:-python}"
+BIND="${BIND:-0.0.0.0:8000}"
+# Two gunicorn workers per core is a good start for this I/O-bound app.
+WEB_CONCURRENCY="${WEB_CONCURRENCY:-4}"
+
+prepare() {
+    "$PYTHON" manage.py wait_for_db --timeout "${DB_WAIT_SECONDS:-60}"
+    # Several containers may start together: the first migrates, the others wait.
+    "$PYTHON" manage.py migrate_once --timeout "${MIGRATE_WAIT_SECONDS:-600}"
+}
+
+role="${1:-web}"
+case "$role" in
+    web)
+        prepare
+        exec "$PYTHON" -m gunicorn project.wsgi \
+            --bind "$BIND" \
+            --workers "$WEB_CONCURRENCY" \
+            --access-logfile - \
+            --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+            --timeout "${GUNICORN_TIMEOUT:-60}"
+        ;;
+    worker)
+        prepare
+        exec "$PYTHON" manage.py worker
+        ;;
+    migrate)
+        prepare
+        ;;
+    *)
+        exec "$PYTHON" manage.py "$@"
+        ;;
+esac
