@@ -37,6 +37,10 @@ ROLE_PERMISSIONS = {
         ("crm", "view_all_records"),
         *(("auth", f"{action}_{model}") for model in ("user", "group")
           for action in ("add", "change", "delete", "view")),
+        # Login protection: see who is locked out, and unlock them.
+        ("axes", "view_accessattempt"),
+        ("axes", "delete_accessattempt"),
+        ("axes", "view_accesslog"),
     ],
     SALES: [
         *(("crm", f"{action}_{model}") for model in _CRM_MODELS
@@ -54,15 +58,22 @@ ROLE_PERMISSIONS = {
 }
 
 
-def sync_roles(group_model, permission_model):
+def sync_roles(group_model, permission_model, app_labels=None):
     """Create the role groups and give each exactly its permissions.
 
-    Takes the models so a migration can pass its historical ones.
+    Takes the models so a migration can pass its historical ones, and the
+    apps whose permissions to set (None: all), for a migration that runs
+    before another app's permissions exist.
     """
     for role, wanted in ROLE_PERMISSIONS.items():
         group, _created = group_model.objects.get_or_create(name=role)
-        permissions = []
+        permissions = [
+            permission for permission in group.permissions.all()
+            if app_labels is not None and permission.content_type.app_label not in app_labels
+        ]
         for app_label, codename in wanted:
+            if app_labels is not None and app_label not in app_labels:
+                continue
             permission = permission_model.objects.filter(
                 content_type__app_label=app_label, codename=codename
             ).first()

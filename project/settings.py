@@ -5,9 +5,11 @@ project folder and the console WhatsApp backend. Production sets DATABASE_URL,
 SECRET_KEY and ALLOWED_HOSTS.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -22,14 +24,28 @@ if ENV_FILE:
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Only ever used with DEBUG on, i.e. on a developer's machine.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it in the environment (DEBUG is off)."
         )
-    # Only reachable with DEBUG on, i.e. on a developer's machine.
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY
+    # Django's startproject placeholder: it sits in public repositories.
+    or SECRET_KEY.startswith("django-insecure")
+    or len(SECRET_KEY) < 40
+    or len(set(SECRET_KEY)) < 5
+):
+    # A guessable key lets anyone forge sessions and password-reset links.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a placeholder or too short (DEBUG is off). Set a random one of "
+        "at least 40 characters: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -49,11 +65,15 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "simple_history",
     "crm",
+    "crm.security.LoginProtectionConfig",  # django-axes, named for the admin menu
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Adds the Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "crm.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the customer and opportunity history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -112,7 +134,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["crm.auth_backends.ModelBackendWithOneQuery"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "crm.auth_backends.ModelBackendWithOneQuery",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -225,6 +251,73 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts come
+# from this site only, nothing may frame the site or receive its forms.
+# jazzmin has a few fixed inline <script>s; its templates cannot carry a nonce,
+# so each is allowed by the hash of its exact text (a test fails when a jazzmin
+# upgrade changes one). Inline style="" attributes are all over jazzmin's
+# templates and some matter (the actions bar's hidden "Clear selection"), so
+# those alone are allowed, through style-src-attr: no <style> element, no
+# stylesheet from elsewhere, and images only from here, so that injected CSS
+# could neither load nor send anything.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [
+            SELF,
+            # jazzmin 3.0.5, admin/base.html and registration/base.html: colour mode.
+            "'sha256-nLEB6J7sxmSsTqwuB/NEyb2atpyjTdtHdfLxmsXvCP8='",
+            # admin/change_list.html: window.filterInputLength.
+            "'sha256-F7GVayJMLy0KHikNUhjbBcBE0ax/V4knxuE9lJsuA6A='",
+            # registration/password_change_form.html: marks required fields.
+            "'sha256-DT/ci/z/ofx36DBKYq8ZBDQ2sgAnvO+SmuKGfcZ95UU='",
+            # admin/auth/user/change_password.html: the same.
+            "'sha256-OQlLsGYyiAVVwdHnkEraaS+8yfFm7rTeYMfelN7RwuE='",
+        ],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Login protection (django-axes) -----------------------------------------
+
+AXES_ENABLED = True
+# Failed logins lock out a username *from one client IP*, not the username
+# everywhere: otherwise anyone who knows or guesses the owner's username could
+# keep the owner out just by failing on purpose. Nor by IP alone, which would
+# lock a whole office, or everyone behind a mobile carrier's shared address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# 0 minutes: locked until the owner unlocks it in the admin.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30)) or None
+# A successful login forgets that user's earlier typos.
+AXES_RESET_ON_SUCCESS = True
+# The jazzmin login page with the reason, instead of axes' bare text.
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+# The client IP: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies
+# the X-Forwarded-For entry added by the outermost of them. Entries left of
+# it come from the client and are never trusted; nor is the header at all
+# without proxies (anyone can send one, and pick a fresh "IP" per guess).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    # django-ipware counts the proxies *listed in* X-Forwarded-For; the nearest
+    # proxy is REMOTE_ADDR and not in the header, hence one less.
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    # Count from the right and skip what the client prepended, instead of
+    # distrusting the whole header (and falling back to the proxy's address,
+    # shared by everyone) when a client sent one of its own.
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
 # --- Admin (jazzmin) --------------------------------------------------------
 
 LOGIN_URL = "admin:login"
@@ -278,9 +371,21 @@ JAZZMIN_UI_TWEAKS = {
 
 # --- Logging --------------------------------------------------------------
 
+# Logs go to stdout; LOG_FORMAT=json (the Docker image's default) writes one
+# JSON object per line for log collectors.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "crm.logs.JSONFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": env.str("LOG_FORMAT", default="text"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -103,6 +103,7 @@ def test_a_salesperson_cannot_delete_import_or_export(client, people, book):
     assert client.get(reverse("admin:crm_customer_import")).status_code == 403
     assert client.get(reverse("admin:crm_customer_export")).status_code == 403
     assert client.get(reverse("admin:crm_opportunity_export")).status_code == 403
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 403
 
 
 def test_what_a_salesperson_creates_is_theirs(client, people):
@@ -181,6 +182,8 @@ def test_the_owner_does_everything(client, people, book):
     assert client.get(reverse("admin:crm_customer_import")).status_code == 200
     assert client.get(reverse("admin:crm_customer_export")).status_code == 200
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 200
+    # Unlocking a locked-out login is the owner's, too.
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 200
     client.post(opportunity_url(book["budi_deal"], "delete"), {"post": "yes"})
     assert not Opportunity.objects.filter(pk=book["budi_deal"].pk).exists()
     dashboard = client.get(reverse("admin:index")).context["dashboard"]

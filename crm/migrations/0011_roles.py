@@ -11,7 +11,8 @@ def create_roles(apps, schema_editor):
     for label in ("auth", "crm"):
         create_permissions(global_apps.get_app_config(label), verbosity=0,
                            using=schema_editor.connection.alias)
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"),
+               app_labels={"auth", "crm"})
 
 
 class Migration(migrations.Migration):
