@@ -39,9 +39,12 @@ class LargeTablePaginator(Paginator):
 
     def page(self, number):
         # A broad text search's first pages may be read by an ordered scan
-        # (crm/search.py) instead of sorting every FULLTEXT match.
+        # (crm/search.py) instead of sorting every FULLTEXT match. Only for
+        # a word in over COUNT_CAP rows: matches are then dense enough for a
+        # page to turn up within the scan's bound. Fewer matches are cheap
+        # for FULLTEXT, and a scan would mostly miss.
         scan = getattr(self.object_list, "ordered_scan", None)
-        if scan is not None:
+        if scan is not None and self.count == COUNT_CAP and not self.count_is_exact:
             number = self.validate_number(number)
             rows = scan.rows(self.object_list, (number - 1) * self.per_page, self.per_page)
             if rows is not None:

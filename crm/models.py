@@ -119,17 +119,18 @@ class Customer(models.Model):
     def save(self, *args, **kwargs):
         adding = self._state.adding
         super().save(*args, **kwargs)
-        names = (self.name, self.business_name)
+        names = (self.name, self.business_name, self.phone)
         if not adding and names != self._saved_names:
-            # The customer's names are part of each opportunity's search text.
+            # The customer's names and number are part of each opportunity's
+            # search text.
             refresh_search_text(Opportunity.objects.filter(customer_id=self.pk))
         self._saved_names = names
 
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._saved_names = (
-            instance.__dict__.get("name"), instance.__dict__.get("business_name")
+        instance._saved_names = tuple(
+            instance.__dict__.get(name) for name in ("name", "business_name", "phone")
         )
         return instance
 
@@ -166,8 +167,10 @@ _NOT_LOADED = object()
 
 
 def search_text_of(title, customer):
-    """What an opportunity is found by: its title and its customer's names."""
-    return " ".join(part for part in [title, customer.name, customer.business_name] if part)
+    """What an opportunity is found by: its title, its customer's names and
+    WhatsApp number (so a number prefix finds it through the same index)."""
+    parts = [title, customer.name, customer.business_name, customer.phone]
+    return " ".join(part for part in parts if part)
 
 
 def refresh_search_text(opportunities):
@@ -180,6 +183,8 @@ def refresh_search_text(opportunities):
             Subquery(customer.values("name")[:1]),
             Value(" "),
             Subquery(customer.values("business_name")[:1]),
+            Value(" "),
+            Subquery(customer.values("phone")[:1]),
             output_field=models.TextField(),
         )
     )

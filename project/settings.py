@@ -371,8 +371,9 @@ JAZZMIN_UI_TWEAKS = {
 
 # --- Logging --------------------------------------------------------------
 
-# Logs go to stdout; LOG_FORMAT=json (the Docker image's default) writes one
-# JSON object per line for log collectors.
+# Logs go to the console (stderr, which Docker collects, leaving stdout to
+# commands' own output); LOG_FORMAT=json (the Docker image's default) writes
+# one JSON object per line for log collectors.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -383,7 +384,6 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
             "formatter": env.str("LOG_FORMAT", default="text"),
         }
     },
