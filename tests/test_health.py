@@ -60,3 +60,24 @@ def test_a_heartbeat_leaves_a_live_sender_alone(db, make_customer):
         pk=make_customer().pk))
     SendingState.objects.create(pk=1, sender_seen_at=timezone.now())
     assert sender.restart_if_stalled() is False
+
+
+def test_unhealthy_when_the_database_is_unreachable(client, db):
+    from django.db import connection
+
+    if connection.vendor != "mysql":
+        pytest.skip("the in-memory SQLite test database cannot be cut off (CI: MariaDB)")
+    beat("worker-1", timezone.now())
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "9"})  # nothing listens
+    try:
+        response = client.get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "fail", "migrations": "fail", "worker": "fail",
+    }
