@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -29,9 +31,12 @@ from crm.models import (
     DeletedCustomer,
     ImportRecord,
     Opportunity,
+    Payment,
     Stage,
     StageChange,
+    Status,
 )
+from crm.orders import outstanding
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
@@ -321,6 +326,59 @@ class CustomerAdmin(
             opportunity.delete()
 
 
+class PaymentFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        # Each payment is checked alone by the model; together they must not
+        # pay more than the order either.
+        if any(self.errors) or self.instance.pk is None:
+            return
+        kept = [form for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        total = sum(form.cleaned_data.get("amount") or 0 for form in kept)
+        if total > self.instance.amount:
+            raise ValidationError(
+                gettext("The payments add up to %(total)s, more than the amount %(amount)s.")
+                % {"total": format_rupiah(total), "amount": format_rupiah(self.instance.amount)}
+            )
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    formset = PaymentFormSet
+    fields = ["paid_on", "amount", "method", "note", "recorded_by"]
+    readonly_fields = ["recorded_by"]
+    extra = 0
+
+
+class FollowUpListFilter(admin.SimpleListFilter):
+    title = _("follow-up")
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("mine_due", _("My follow-ups due today")),
+            ("overdue", _("Overdue")),
+            ("today", _("Today")),
+            ("week", _("Next 7 days")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        open_ones = queryset.filter(status=Status.OPEN)
+        if self.value() == "mine_due":
+            return open_ones.filter(owner=request.user, next_step_date__lte=today)
+        if self.value() == "overdue":
+            return open_ones.filter(next_step_date__lt=today)
+        if self.value() == "today":
+            return open_ones.filter(next_step_date=today)
+        if self.value() == "week":
+            return open_ones.filter(
+                next_step_date__gte=today, next_step_date__lt=today + timedelta(days=7)
+            )
+        return queryset
+
+
 class StageChangeInline(admin.TabularInline):
     model = StageChange
     fields = ["from_stage", "to_stage", "changed_at", "changed_by"]
@@ -342,22 +400,35 @@ class OpportunityAdmin(
 ):
     visible = staticmethod(visible_opportunities)
     list_display = [
-        "title", "customer", "amount_rupiah", "stage_badge", "owner", "expected_close_date"
+        "title", "customer", "amount_rupiah", "stage_badge", "owner", "expected_close_date",
+        "follow_up", "outstanding_rupiah",
     ]
-    list_filter = ["stage", "status", "owner", "expected_close_date"]
+    list_filter = [
+        "stage", "status", FollowUpListFilter, "owner", "expected_close_date",
+        "fulfilment_status", "payment_status", "payment_due_date",
+    ]
     list_prefetch_related = ["customer", "owner"]
     search_fields = ["title", "customer__name", "customer__phone"]
     search_help_text = _("Title, or the customer's name, business or WhatsApp number.")
     autocomplete_fields = ["customer"]
-    readonly_fields = ["status", "closed_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "status", "closed_at", "created_at", "updated_at", "amount_paid_rupiah",
+        "payment_status",
+    ]
     fieldsets = [
         (None, {"fields": ["customer", "title", "amount", "owner"]}),
         (_("Pipeline"), {
             "fields": ["stage", "lost_reason", "expected_close_date", "status", "closed_at"]
         }),
+        (_("Follow-up"), {"fields": ["next_step", "next_step_date"]}),
+        (_("Order"), {
+            "fields": ["fulfilment_status", "payment_due_date", "amount_paid_rupiah",
+                       "payment_status"],
+            "description": _("Once the opportunity is won: the order and its payments."),
+        }),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [StageChangeInline]
+    inlines = [PaymentInline, StageChangeInline]
     resource_classes = [OpportunityResource]
     actions = [send_whatsapp]
 
@@ -374,12 +445,45 @@ class OpportunityAdmin(
             opportunity.get_stage_display(),
         )
 
+    @admin.display(description=_("next step"), ordering="next_step_date")
+    def follow_up(self, opportunity):
+        if not opportunity.next_step_date or opportunity.status != Status.OPEN:
+            return opportunity.next_step or "-"
+        overdue = opportunity.next_step_date < timezone.localdate()
+        return format_html(
+            '{} <span class="badge {}">{}</span>',
+            opportunity.next_step,
+            "badge-danger bg-danger" if overdue else "badge-light bg-light text-dark",
+            gettext("overdue") if overdue else f"{opportunity.next_step_date:%d-%m}",
+        )
+
+    @admin.display(description=_("outstanding"))
+    def outstanding_rupiah(self, opportunity):
+        if opportunity.status != Status.WON:
+            return "-"
+        return format_rupiah(outstanding(opportunity))
+
+    @admin.display(description=_("paid (Rp)"))
+    def amount_paid_rupiah(self, opportunity):
+        return format_rupiah(opportunity.amount_paid)
+
     def get_search_results(self, request, queryset, search_term):
         return search_opportunities(queryset, search_term), False
 
     def save_model(self, request, obj, form, change):
         self.assign_owner(request, obj, change)
         obj.save(changed_by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Payment:
+            return super().save_formset(request, form, formset, change)
+        for payment in formset.save(commit=False):
+            if payment.pk is None:
+                payment.recorded_by = request.user
+            payment.save()
+        for payment in formset.deleted_objects:
+            payment.delete()
+        return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":

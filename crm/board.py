@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.formatting import STAGE_COLOURS
-from crm.models import Stage
+from crm.models import Stage, Status
 
 # Newest cards shown per column; the rest are one "show more" link away.
 CARDS_PER_COLUMN = 20
@@ -24,6 +24,8 @@ CARDS_PER_COLUMN = 20
 class Card:
     opportunity: object
     days_in_stage: int
+    # Its next step's date has passed (open deals only).
+    follow_up_overdue: bool = False
 
 
 @dataclass
@@ -46,6 +48,7 @@ def board_columns(opportunities, per_column=None, now=None):
     and owners.
     """
     now = now or timezone.now()
+    today = timezone.localdate(now)
     per_column = per_column or CARDS_PER_COLUMN
     rows_by_stage = _newest_rows_per_stage(opportunities, per_column + 1)
     columns, shown = [], []
@@ -57,12 +60,22 @@ def board_columns(opportunities, per_column=None, now=None):
             Column(
                 stage=stage,
                 label=label,
-                cards=[Card(o, (now - o.stage_changed_at).days) for o in cards],
+                cards=[
+                    Card(o, (now - o.stage_changed_at).days, _overdue(o, today)) for o in cards
+                ],
                 has_more=len(rows) > per_column,
             )
         )
     prefetch_related_objects(shown, "customer", "owner")
     return columns
+
+
+def _overdue(opportunity, today):
+    return (
+        opportunity.status == Status.OPEN
+        and opportunity.next_step_date is not None
+        and opportunity.next_step_date < today
+    )
 
 
 def _newest_rows_per_stage(opportunities, count):

@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import ClosedDay, CreatedDay, Stage, Status
+from crm.orders import receivables
 
 PERIODS = {
     "this_month": _("This month"),
@@ -152,6 +153,8 @@ class Dashboard:
     owners: list[OwnerFigures]
     lost_reasons: list[tuple[str, int]]
     months: list[MonthFigures] = field(default_factory=list)
+    # outstanding (Rp), in_progress and overdue (counts), today
+    orders: dict = field(default_factory=dict)
 
     @property
     def max_stage_count(self):
@@ -182,10 +185,11 @@ class RollupFigures:
         return [{**row, "owner_id": row["owner_key"] or None} for row in rows]
 
     def closed(self, period):
-        """Closed in the period: rows of owner_id, status, count, amount, seconds_to_close."""
+        """Closed in the period: rows of owner_id, status, lost_reason, count, amount,
+        seconds (to close)."""
         rows = (
             ClosedDay.objects.filter(_in_range("day", period, as_date=True))
-            .values("owner_key", "status")
+            .values("owner_key", "status", "lost_reason")
             .annotate(
                 count=Sum("count"), amount=Sum("amount"), seconds=Sum("seconds_to_close")
             )
@@ -193,14 +197,10 @@ class RollupFigures:
         )
         return [{**row, "owner_id": row["owner_key"] or None} for row in rows]
 
-    def lost_reasons(self, period):
-        return list(
-            ClosedDay.objects.filter(_in_range("day", period, as_date=True), status=Status.LOST)
-            .values_list("lost_reason")
-            .annotate(count=Sum("count"))
-            .filter(count__gt=0)
-            .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
-        )
+    def receivables(self):
+        from crm.models import Opportunity
+
+        return receivables(Opportunity.objects.all())
 
     def created_by_month(self, bounds):
         """Rows of month (index into bounds), stage, count."""
@@ -238,7 +238,7 @@ class LiveFigures:
         )
         rows = (
             self.opportunities.filter(_in_range("closed_at", period), closed_at__isnull=False)
-            .values("owner_id", "status")
+            .values("owner_id", "status", "lost_reason")
             .annotate(count=Count("pk"), amount=Sum("amount"), time_to_close=Sum(time_to_close))
         )
         return [
@@ -246,13 +246,8 @@ class LiveFigures:
             for row in rows
         ]
 
-    def lost_reasons(self, period):
-        return list(
-            self.opportunities.filter(_in_range("closed_at", period), stage=Stage.LOST)
-            .values_list("lost_reason")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "lost_reason")[:TOP_LOST_REASONS]
-        )
+    def receivables(self):
+        return receivables(self.opportunities)
 
     def created_by_month(self, bounds):
         """Each row put in its month by one CASE over the month boundaries
@@ -292,8 +287,12 @@ def build_dashboard(period, opportunities=None):
             elif row["stage"] != Stage.LOST:
                 figures.open_value += row["amount"] or 0
 
-    # 2. Opportunities closed in the period, by owner and outcome.
+    # 2. Opportunities closed in the period, by owner, outcome and lost reason.
+    lost_counts = {}
     for row in source.closed(period):
+        if row["status"] == Status.LOST and row["count"]:
+            reason = row["lost_reason"]
+            lost_counts[reason] = lost_counts.get(reason, 0) + row["count"]
         for figures in (totals, owner(row["owner_id"])):
             if row["status"] == Status.WON:
                 figures.closed_won += row["count"]
@@ -302,8 +301,12 @@ def build_dashboard(period, opportunities=None):
             else:
                 figures.closed_lost += row["count"]
 
-    # 3. Why deals were lost in the period.
-    lost_reasons = source.lost_reasons(period)
+    # Why deals were lost in the period: the most frequent first.
+    lost_reasons = sorted(lost_counts.items(), key=lambda item: (-item[1], item[0]))
+    lost_reasons = lost_reasons[:TOP_LOST_REASONS]
+
+    # 3. Orders: money still to collect, orders being made, payments overdue.
+    orders = source.receivables()
 
     # 4. Owners' names, for the owners that appear above.
     names = {
@@ -322,6 +325,7 @@ def build_dashboard(period, opportunities=None):
         owners=sorted(owners.values(), key=lambda o: (-o.created, o.name)),
         lost_reasons=lost_reasons,
         months=monthly_closing_rates(source, timezone.now()),
+        orders=orders,
     )
 
 

@@ -163,6 +163,22 @@ class Status(models.TextChoices):
 CLOSED_STAGES = {Stage.WON: Status.WON, Stage.LOST: Status.LOST}
 
 
+class Fulfilment(models.TextChoices):
+    """Where a won opportunity, now an order, is in the making."""
+
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    DELIVERED = "delivered", _("Delivered")
+
+
+class PaymentStatus(models.TextChoices):
+    """Derived from the payments recorded: never typed."""
+
+    UNPAID = "unpaid", _("Unpaid")
+    DOWN_PAYMENT = "down_payment", _("Down payment (DP)")
+    PAID = "paid", _("Paid")
+
+
 _NOT_LOADED = object()
 
 
@@ -234,6 +250,21 @@ class Opportunity(models.Model):
     # by Customer.save() / refresh_search_text().
     search_text = models.TextField(blank=True, default="", editable=False)
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
+    # Follow-up: what was promised next, and when.
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    next_step_date = models.DateField(_("next step date"), null=True, blank=True)
+    # The order, once won (crm/orders.py).
+    fulfilment_status = models.CharField(
+        _("order status"), max_length=12, choices=Fulfilment.choices,
+        default=Fulfilment.IN_PROGRESS,
+    )
+    payment_due_date = models.DateField(_("payment due"), null=True, blank=True)
+    # Sum of the payments and what it makes the order: kept by crm/orders.py.
+    amount_paid = models.BigIntegerField(_("paid (Rp)"), default=0, editable=False)
+    payment_status = models.CharField(
+        _("payment"), max_length=12, choices=PaymentStatus.choices,
+        default=PaymentStatus.UNPAID, editable=False,
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -285,6 +316,13 @@ class Opportunity(models.Model):
             ),
             # top lost reasons of a period.
             models.Index(fields=["stage", "closed_at", "lost_reason"], name="opp_lost_reasons"),
+            # Orders: receivables and orders in progress (the dashboard, list filters).
+            models.Index(
+                fields=["status", "payment_status", "payment_due_date"], name="opp_receivables"
+            ),
+            models.Index(fields=["status", "fulfilment_status"], name="opp_fulfilment"),
+            # Follow-ups due, per salesperson.
+            models.Index(fields=["owner", "next_step_date"], name="opp_follow_ups"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -325,6 +363,12 @@ class Opportunity(models.Model):
             self.closed_at = now
         if self.stage != Stage.LOST:
             self.lost_reason = ""
+        # The amount may change after payments: what they make it stays true.
+        from crm.orders import payment_status_for  # imports this module
+
+        self.payment_status = payment_status_for(self.amount, self.amount_paid)
+        if kwargs.get("update_fields") is not None and "amount" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "payment_status"}
         self.search_text = search_text_of(self.title, self.customer)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
@@ -530,6 +574,7 @@ class ClosedDay(models.Model):
 
 # The WhatsApp outbox's models live with the rest of WhatsApp messaging;
 # importing them here makes them models of this app.
+from crm.orders import Payment  # noqa: E402, F401
 from crm.whatsapp.models import (  # noqa: E402, F401
     Message,
     MessageBatch,

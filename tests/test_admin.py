@@ -37,8 +37,11 @@ def change_opportunity(client, opportunity, **fields):
         "title": opportunity.title,
         "amount": str(opportunity.amount),
         "stage": opportunity.stage,
+        "fulfilment_status": opportunity.fulfilment_status,
         "stage_changes-TOTAL_FORMS": "0",
         "stage_changes-INITIAL_FORMS": "0",
+        "payments-TOTAL_FORMS": "0",
+        "payments-INITIAL_FORMS": "0",
         **fields,
     }
     return client.post(reverse("admin:crm_opportunity_change", args=[opportunity.pk]), data)

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from crm import board
 from crm.models import Opportunity, Stage
@@ -54,6 +55,8 @@ def test_a_full_column_shows_the_newest_cards_and_a_link_to_the_rest(
     assert "?stage__exact=contacted" in response.content.decode()
 
 
+# Searching uses InnoDB's FULLTEXT index on MariaDB, which sees committed rows only.
+@pytest.mark.django_db(transaction=True)
 def test_the_board_filters_by_owner_and_search(
     admin_client, make_opportunity, make_customer, django_user_model
 ):
@@ -199,3 +202,13 @@ def test_after_a_move_the_board_keeps_its_filters_but_never_leaves_the_site(
 
 def test_the_board_is_in_the_menu(admin_client):
     assert f'href="{BOARD}"' in admin_client.get(reverse("admin:index")).content.decode()
+
+
+def test_a_card_whose_next_step_is_overdue_says_so(admin_client, make_opportunity):
+    late = make_opportunity(title="Telepon Bu Sum", next_step="Telepon",
+                            next_step_date=timezone.localdate() - datetime.timedelta(days=1))
+    make_opportunity(title="Kirim sampel", next_step="Kirim sampel",
+                     next_step_date=timezone.localdate())
+    html = admin_client.get(BOARD).content.decode()
+    card = html.split(f'data-opportunity="{late.pk}"')[1].split("</article>")[0]
+    assert "data-overdue" in card and html.count("data-overdue") == 1

@@ -75,7 +75,8 @@ def test_restoring_an_opportunity_version_follows_the_stage_rules(
     data = {name: ("" if form[name].value() is None else form[name].value())
             for name in form.fields}
     client.post(url, {**data, "stage_changes-TOTAL_FORMS": "0",
-                      "stage_changes-INITIAL_FORMS": "0"})
+                      "stage_changes-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "0",
+                      "payments-INITIAL_FORMS": "0"})
     deal.refresh_from_db()
     assert (deal.stage, deal.closed_at, deal.amount) == (Stage.NEGOTIATION, None, 750_000)
     assert rollups.differences() == []

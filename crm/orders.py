@@ -1,0 +1,141 @@
+"""Orders and payments: a won opportunity is an order to make, deliver and get paid for.
+
+Payments are rows (date, amount, method) so partial payments add up; the
+opportunity's ``amount_paid`` and ``payment_status`` are derived from them
+here, in the same transaction, never typed. A payment on an opportunity that
+is not won, or one that would pay more than the order's amount, is refused.
+
+Imported by crm/models.py, so Payment is a model of the ``crm`` app.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.formatting import format_rupiah
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CASH = "cash", _("Cash")
+        TRANSFER = "transfer", _("Bank transfer")
+        QRIS = "qris", _("QRIS")
+        EWALLET = "ewallet", _("E-wallet")
+
+    opportunity = models.ForeignKey(
+        "crm.Opportunity", verbose_name=_("opportunity"), on_delete=models.CASCADE,
+        related_name="payments",
+    )
+    paid_on = models.DateField(_("paid on"), default=timezone.localdate)
+    amount = models.BigIntegerField(_("amount (Rp)"), validators=[MinValueValidator(1)])
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices,
+                              default=Method.TRANSFER)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["paid_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{format_rupiah(self.amount)} ({self.paid_on:%d-%m-%Y})"
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            # Locked, so two payments recorded at once cannot overpay together.
+            opportunity = type(self.opportunity).objects.select_for_update().get(
+                pk=self.opportunity_id
+            )
+            check_payment(opportunity, self.amount, exclude=self.pk)
+            super().save(*args, **kwargs)
+            update_payment_status(opportunity)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            update_payment_status(self.opportunity)
+        return result
+
+    def clean(self):
+        if self.opportunity_id is None:
+            return
+        check_payment(self.opportunity, self.amount or 0, exclude=self.pk)
+
+
+def _paid(opportunity, exclude=None):
+    payments = Payment.objects.filter(opportunity_id=opportunity.pk)
+    if exclude is not None:
+        payments = payments.exclude(pk=exclude)
+    return payments.aggregate(total=Sum("amount"))["total"] or 0
+
+
+def check_payment(opportunity, amount, exclude=None):
+    """Raise ValidationError unless ``amount`` may be paid on ``opportunity``."""
+    from crm.models import Status
+
+    if opportunity.status != Status.WON:
+        raise ValidationError(
+            _("A payment can only be recorded for a won opportunity (an order)."),
+            code="not_won",
+        )
+    outstanding = opportunity.amount - _paid(opportunity, exclude)
+    if amount > outstanding:
+        raise ValidationError(
+            _("That is more than the order's outstanding %(outstanding)s.")
+            % {"outstanding": format_rupiah(max(outstanding, 0))},
+            code="overpayment",
+        )
+
+
+def payment_status_for(amount, paid):
+    from crm.models import PaymentStatus
+
+    if paid <= 0:
+        return PaymentStatus.UNPAID
+    if paid >= amount:
+        return PaymentStatus.PAID
+    return PaymentStatus.DOWN_PAYMENT
+
+
+def update_payment_status(opportunity):
+    """Derive the opportunity's paid amount and payment status from its payments."""
+    paid = _paid(opportunity)
+    status = payment_status_for(opportunity.amount, paid)
+    type(opportunity).objects.filter(pk=opportunity.pk).update(
+        amount_paid=paid, payment_status=status
+    )
+    opportunity.amount_paid, opportunity.payment_status = paid, status
+
+
+def outstanding(opportunity):
+    return max(opportunity.amount - opportunity.amount_paid, 0)
+
+
+def receivables(opportunities, today=None):
+    """Outstanding money, orders in progress and overdue payments, in one query."""
+    from crm.models import Fulfilment, PaymentStatus, Status
+
+    today = today or timezone.localdate()
+    won = opportunities.filter(status=Status.WON).order_by()
+    unpaid = ~Q(payment_status=PaymentStatus.PAID)
+    overdue = unpaid & Q(payment_due_date__lt=today)
+    figures = won.aggregate(
+        outstanding=Sum("amount", filter=unpaid, default=0)
+        - Sum("amount_paid", filter=unpaid, default=0),
+        in_progress=models.Count("pk", filter=Q(fulfilment_status=Fulfilment.IN_PROGRESS)),
+        overdue=models.Count("pk", filter=overdue),
+    )
+    figures["today"] = today
+    return figures
