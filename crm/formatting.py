@@ -39,3 +39,15 @@ STAGE_COLOURS = {
     "won": "success",
     "lost": "danger",
 }
+
+
+# Month names as Indonesians write dates, whatever the interface language:
+# 5 Desember 2026.
+INDONESIAN_MONTHS = [
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+    "September", "Oktober", "November", "Desember",
+]
+
+
+def format_date(date):
+    return f"{date.day} {INDONESIAN_MONTHS[date.month - 1]} {date.year}"

@@ -335,8 +335,10 @@ class Opportunity(models.Model):
             ),
         ]
 
-    # The stage as last loaded or saved, to tell in save() whether it changed.
+    # The stage and order status as last loaded or saved, to tell in save()
+    # whether they changed.
     _saved_stage = None
+    _saved_fulfilment = None
 
     def __str__(self):
         return self.title
@@ -384,6 +386,12 @@ class Opportunity(models.Model):
             before = None if self.pk is None else rollups.Snapshot.in_database(self.pk, using)
             super().save(*args, **kwargs)
             rollups.record_change(before, self._rollup_snapshot(before, kwargs), using)
+            from crm.whatsapp.notifications import opportunity_saved
+
+            opportunity_saved(
+                self, stage_changed=stage_changed,
+                fulfilment_changed=self.fulfilment_status != self._saved_fulfilment,
+            )
             if stage_changed:
                 StageChange.objects.create(
                     opportunity=self,
@@ -393,6 +401,7 @@ class Opportunity(models.Model):
                     changed_by=changed_by,
                 )
         self._saved_stage = self.stage
+        self._saved_fulfilment = self.fulfilment_status
 
     def _rollup_snapshot(self, before, save_kwargs):
         """What is stored now: with update_fields, unlisted fields kept their old values."""
@@ -420,6 +429,7 @@ class Opportunity(models.Model):
         instance = super().from_db(db, field_names, values)
         # Read from __dict__: a deferred stage must not cost a query per row.
         instance._saved_stage = instance.__dict__.get("stage", _NOT_LOADED)
+        instance._saved_fulfilment = instance.__dict__.get("fulfilment_status")
         return instance
 
     def move_to_stage(self, stage, *, by=None, lost_reason=""):
@@ -579,6 +589,8 @@ from crm.whatsapp.models import (  # noqa: E402, F401
     Message,
     MessageBatch,
     MessageTemplate,
+    NotificationRule,
+    ScheduledRun,
     SendingState,
 )
 

@@ -59,8 +59,14 @@ class Payment(models.Model):
                 pk=self.opportunity_id
             )
             check_payment(opportunity, self.amount, exclude=self.pk)
+            adding = self._state.adding
             super().save(*args, **kwargs)
             update_payment_status(opportunity)
+            self.opportunity = opportunity
+            if adding:
+                from crm.whatsapp.notifications import payment_recorded
+
+                payment_recorded(self)
 
     def delete(self, *args, **kwargs):
         with transaction.atomic():

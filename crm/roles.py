@@ -28,7 +28,8 @@ _LOG_MODELS = ["stagechange", "message", "messagebatch", "messagetemplate", "imp
 # Role -> [(app_label, codename)].
 ROLE_PERMISSIONS = {
     OWNER: [
-        *(("crm", f"{action}_{model}") for model in [*_CRM_MODELS, "messagetemplate"]
+        *(("crm", f"{action}_{model}")
+          for model in [*_CRM_MODELS, "messagetemplate", "notificationrule", "payment"]
           for action in ("add", "change", "delete", "view")),
         *(("crm", f"view_{model}") for model in _LOG_MODELS),
         *(("crm", f"{action}_{model}") for model in _CRM_MODELS for action in ("import", "export")),
@@ -50,9 +51,12 @@ ROLE_PERMISSIONS = {
         ("crm", "view_messagebatch"),
         ("crm", "view_messagetemplate"),
         ("crm", "send_whatsapp"),
+        # Payments on their own orders: recorded, not deleted.
+        ("crm", "add_payment"),
+        ("crm", "view_payment"),
     ],
     VIEWER: [
-        *(("crm", f"view_{model}") for model in [*_CRM_MODELS, *_LOG_MODELS]),
+        *(("crm", f"view_{model}") for model in [*_CRM_MODELS, *_LOG_MODELS, "payment"]),
         ("crm", "view_all_records"),
     ],
 }

@@ -205,6 +205,9 @@ WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=5)
 WHATSAPP_RETRY_SECONDS = env.int("WHATSAPP_RETRY_SECONDS", default=60)
 # Sending tasks started per batch: more only helps with the limits off.
 WHATSAPP_SENDERS = env.int("WHATSAPP_SENDERS", default=1)
+# Local time from which the day's payment reminders are queued (they still
+# wait for WHATSAPP_SENDING_HOURS).
+WHATSAPP_DAILY_JOBS_AT = env.str("WHATSAPP_DAILY_JOBS_AT", default="07:00")
 
 # --- Caches ---------------------------------------------------------------
 

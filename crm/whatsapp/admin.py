@@ -20,7 +20,7 @@ from crm.models import Customer
 from crm.phones import format_phone, phone_search_prefix
 from crm.roles import sees_all_records, visible_customers
 from crm.whatsapp import sender
-from crm.whatsapp.models import Message, MessageBatch, MessageTemplate
+from crm.whatsapp.models import Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.whatsapp.templates import check_placeholders
 
 SEND_PERMISSION = "crm.send_whatsapp"
@@ -136,6 +136,13 @@ class SendWhatsAppMixin:
 
     def has_send_whatsapp_permission(self, request):
         return request.user.has_perm(SEND_PERMISSION)
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "template", "active"]
+    list_editable = ["active"]
+    list_filter = ["event", "active"]
 
 
 @admin.register(MessageTemplate)

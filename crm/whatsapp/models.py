@@ -112,6 +112,10 @@ class Message(models.Model):
     )
     phone = models.CharField(_("WhatsApp number"), max_length=20)
     text = models.TextField(_("text"))
+    # An automatic notification's event ("rule 3: won: opportunity 42"): unique,
+    # so an event that happens twice, or two schedulers at once, queue it once.
+    event_key = models.CharField(max_length=100, null=True, blank=True, unique=True,
+                                 editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -181,3 +185,48 @@ class SendingState(models.Model):
 
     def __str__(self):
         return f"{self.day}: {self.sent_on_day}"
+
+
+class NotificationRule(models.Model):
+    """An automatic WhatsApp message to the customer when something happens."""
+
+    class Event(models.TextChoices):
+        WON = "won", _("Opportunity won (order confirmation)")
+        ORDER_DONE = "order_done", _("Order marked done")
+        PAYMENT_RECEIVED = "payment_received", _("Payment recorded (receipt)")
+        PAYMENT_DUE = "payment_due", _("Payment due date, while unpaid (reminder)")
+
+    event = models.CharField(_("when"), max_length=20, choices=Event.choices)
+    days = models.SmallIntegerField(
+        _("days from the due date"), default=0,
+        help_text=_("Reminders only: -3 is three days before the due date, 1 the day after."),
+    )
+    template = models.ForeignKey(
+        MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="+"
+    )
+    active = models.BooleanField(_("on"), default=True)
+
+    class Meta:
+        verbose_name = _("automatic notification")
+        verbose_name_plural = _("automatic notifications")
+        ordering = ["event", "days"]
+
+    def __str__(self):
+        if self.event == self.Event.PAYMENT_DUE:
+            return f"{self.get_event_display()} ({self.days:+d})"
+        return self.get_event_display()
+
+
+class ScheduledRun(models.Model):
+    """A periodic job's run for one day: unique, so it runs once per day even
+    when several workers or a cron start it at the same time."""
+
+    job = models.CharField(max_length=50)
+    day = models.DateField()
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="scheduledrun_once")]
+
+    def __str__(self):
+        return f"{self.job} {self.day}"

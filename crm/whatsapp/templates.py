@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from crm.formatting import format_rupiah
+from crm.formatting import format_date, format_rupiah
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -22,6 +22,10 @@ CUSTOMER_PLACEHOLDERS = {
 OPPORTUNITY_PLACEHOLDERS = {
     "judul": "title", "title": "title",
     "nilai": "amount", "amount": "amount",
+    # Orders (crm/orders.py): what is left to pay, by when, and what was paid.
+    "sisa": "outstanding", "outstanding": "outstanding",
+    "jatuh_tempo": "due_date", "due_date": "due_date",
+    "dibayar": "paid", "paid": "paid",
 }
 PLACEHOLDERS = {**CUSTOMER_PLACEHOLDERS, **OPPORTUNITY_PLACEHOLDERS}
 
@@ -63,6 +67,11 @@ def render(text, customer, opportunity=None):
     if opportunity is not None:
         values["title"] = opportunity.title
         values["amount"] = format_rupiah(opportunity.amount)
+        values["outstanding"] = format_rupiah(max(opportunity.amount - opportunity.amount_paid, 0))
+        values["paid"] = format_rupiah(opportunity.amount_paid)
+        values["due_date"] = (
+            format_date(opportunity.payment_due_date) if opportunity.payment_due_date else "-"
+        )
 
     def fill(match):
         meaning = PLACEHOLDERS.get(match.group(1).lower())

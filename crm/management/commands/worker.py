@@ -1,8 +1,9 @@
 """The task worker: django-tasks-db's ``db_worker``, plus a heartbeat.
 
 Every HEARTBEAT_SECONDS a thread (with its own database connection) records
-that this worker is alive, which /healthz reports, and restarts WhatsApp
-sending if a killed worker left due messages behind.
+that this worker is alive, which /healthz reports, restarts WhatsApp sending
+if a killed worker left due messages behind, and runs the day's periodic
+jobs (payment reminders) once per day across all workers.
 """
 
 import logging
@@ -16,7 +17,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from crm.models import WorkerHeartbeat
-from crm.whatsapp import sender
+from crm.whatsapp import notifications, sender
 
 HEARTBEAT_SECONDS = 15
 logger = logging.getLogger("crm.worker")
@@ -29,6 +30,7 @@ def beat(worker_id, started_at):
                   "started_at": started_at, "beat_at": timezone.now()},
     )
     sender.restart_if_stalled()
+    notifications.run_daily_jobs()
 
 
 class Command(DbWorkerCommand):
