@@ -77,5 +77,10 @@ IMPORT_EXPORT = [
     gettext_noop('Select at least 1 field for "%(resource_name)s" to export'),
     gettext_noop("Select all"),
     gettext_noop("Value could not be parsed."),
+    # Django's own Indonesian says "nama pengguna" twice here: ours reads right.
+    gettext_noop(
+        "Please enter the correct %(username)s and password for a staff account. Note that "
+        "both fields may be case-sensitive."
+    ),
     ngettext_lazy("Export %(len)s selected item.", "Export %(len)s selected items.", "len"),
 ]

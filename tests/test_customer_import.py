@@ -164,6 +164,8 @@ def test_a_file_with_errors_reports_each_row_and_imports_nothing(admin_client):
     assert "name" in errors[4] and "name" in errors[5]
     html = response.content.decode()
     assert "<td>3</td>" in html and "Nomor HP tidak valid: 081-234" in html
+    # Each error names the column as the file does, not the field inside.
+    assert 'validation-error-field-label">No HP</span>' in html
     assert response.context.get("confirm_form") is None
     assert not Customer.objects.exists()
 

@@ -44,3 +44,8 @@ def test_switching_to_english_and_back(admin_client):
 def test_an_unknown_language_cookie_falls_back_to_indonesian(client, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx"
     assert client.get(reverse("admin:login"))["Content-Language"] == "id"
+
+
+def test_a_wrong_password_is_explained_in_plain_indonesian(client, db):
+    response = client.post("/admin/login/", {"username": "siapa", "password": "salah"})
+    assert "Masukkan nama pengguna dan sandi yang benar" in response.content.decode()

@@ -62,3 +62,12 @@ def opportunity_list(context, period=None, date_field="created_at", **lookups):
         if period.end is not None:
             lookups[f"{date_field}__lt"] = period.end.isoformat()
     return opportunity_list_url(context["opportunity_list_url"], **lookups)
+
+
+@register.filter
+def import_column(field_name):
+    """A field's spreadsheet column name ("phone" -> "No HP"), for import errors."""
+    from crm.resources import CUSTOMER_HEADERS, OPPORTUNITY_HEADERS
+
+    headers = {**CUSTOMER_HEADERS, **OPPORTUNITY_HEADERS}.get(field_name)
+    return headers[0] if headers else field_name

@@ -34,9 +34,11 @@ class SendWhatsAppForm(forms.Form):
     template = forms.ModelChoiceField(
         MessageTemplate.objects.all(), required=False, label=_("Template"),
         help_text=_("Pick a template and press Preview, or write the text below."),
+        widget=forms.Select(attrs={"class": "form-control"}),
     )
     text = forms.CharField(
-        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Message"), required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "class": "form-control"}),
     )
 
     def __init__(self, *args, for_opportunities=False, **kwargs):
