@@ -99,6 +99,8 @@ def take_screenshots(base_url, known_customer):
             shoot(page, "board", device)
             go(page, base_url, "/admin/crm/customer/")
             shoot(page, "customers", device)
+            go(page, base_url, "/admin/crm/opportunity/?status__exact=won")
+            shoot(page, "orders", device)
 
             go(page, base_url, "/admin/crm/customer/import/")
             csv = IMPORT_CSV.format(known_name=known_customer[0], known_phone=known_customer[1])

@@ -10,9 +10,13 @@ from crm import rollups
 from crm.demo_data import DEMO_MESSAGE_TEMPLATES
 from crm.models import (
     Customer,
+    Fulfilment,
     MessageTemplate,
     Opportunity,
+    Payment,
+    Stage,
     StageChange,
+    Status,
     refresh_search_text,
 )
 
@@ -40,10 +44,37 @@ class Command(BaseCommand):
             rollups.rebuild()
             for name, text in DEMO_MESSAGE_TEMPLATES.items():
                 MessageTemplate.objects.get_or_create(name=name, defaults={"text": text})
+            self.add_orders_and_follow_ups()
         self.stdout.write(
             f"Loaded demo data: {Customer.objects.count()} customers, "
             f"{Opportunity.objects.count()} opportunities."
         )
+
+    def add_orders_and_follow_ups(self):
+        """Payments on the newest won deals and next steps on open ones, so the
+        orders figures and the follow-up badges have something to show."""
+        today = timezone.localdate()
+        won = Opportunity.objects.filter(stage=Stage.WON).order_by("-closed_at")[:8]
+        for i, order in enumerate(won):
+            order.payment_due_date = today + timedelta(days=(i % 4) * 7 - 7)
+            order.fulfilment_status = [
+                Fulfilment.IN_PROGRESS, Fulfilment.DONE, Fulfilment.DELIVERED
+            ][i % 3]
+            order.save(update_fields=["payment_due_date", "fulfilment_status"])
+            if i % 4 != 3:  # a quarter unpaid
+                paid = order.amount if i % 4 == 0 else order.amount // 2  # lunas or DP
+                Payment.objects.create(
+                    opportunity=order, amount=paid, paid_on=today - timedelta(days=i),
+                    method=[Payment.Method.TRANSFER, Payment.Method.QRIS, Payment.Method.CASH][
+                        i % 3
+                    ],
+                )
+        steps = ["Telepon lagi", "Kirim contoh produk", "Kirim penawaran harga", "Ajak ketemu"]
+        open_ones = Opportunity.objects.filter(status=Status.OPEN).order_by("-created_at")[:12]
+        for i, deal in enumerate(open_ones):
+            deal.next_step = steps[i % len(steps)]
+            deal.next_step_date = today + timedelta(days=i % 5 - 2)  # some overdue
+            deal.save(update_fields=["next_step", "next_step_date"])
 
     def days_since_newest_activity(self):
         newest = StageChange.objects.aggregate(newest=Max("changed_at"))["newest"]
