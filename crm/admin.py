@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -32,6 +33,7 @@ from crm.models import (
     ImportRecord,
     Opportunity,
     Payment,
+    StaffProfile,
     Stage,
     StageChange,
     Status,
@@ -677,3 +679,21 @@ class DeletedCustomerAdmin(admin.ModelAdmin):
                 self.message_user(request, gettext(
                     "“%(name)s” restored with %(count)d opportunities."
                 ) % {"name": record.name, "count": count}, messages.SUCCESS)
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    fields = ["whatsapp", "daily_digest"]
+    verbose_name_plural = _("WhatsApp profile")
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CrmUserAdmin(UserAdmin):
+    """Django's user admin, with the user's own WhatsApp number (morning digest)."""
+
+    inlines = [StaffProfileInline]

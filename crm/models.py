@@ -592,6 +592,7 @@ from crm.whatsapp.models import (  # noqa: E402, F401
     NotificationRule,
     ScheduledRun,
     SendingState,
+    StaffProfile,
 )
 
 

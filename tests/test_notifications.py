@@ -16,6 +16,7 @@ from crm.models import (
     Opportunity,
     Payment,
     ScheduledRun,
+    StaffProfile,
     Stage,
 )
 from crm.whatsapp import notifications, sender
@@ -107,7 +108,7 @@ def test_reminders_go_on_their_day_in_jakarta_time_once(kirimwa, deal, settings)
     rule(Event.PAYMENT_DUE, "{nama}, tagihan {sisa} lewat jatuh tempo.", days=1)
     today = datetime.date(2026, 12, 2)
     due_order(deal, datetime.date(2026, 12, 5))
-    assert notifications.run_daily_jobs(today) == ["payment reminders"]
+    assert notifications.run_daily_jobs(today) == ["payment reminders", "digests"]
     assert notifications.run_daily_jobs(today) == []  # once a day
     # The day after the due date, the second reminder; a paid order gets none.
     assert notifications.send_payment_reminders(datetime.date(2026, 12, 6)) == 1
@@ -130,7 +131,7 @@ def test_the_day_is_the_local_day(deal, settings, monkeypatch):
     assert notifications.run_daily_jobs() == []
     # 00:30 UTC on 5 December is 07:30 there: the reminder of the due day goes.
     monkeypatch.setattr(timezone, "now", lambda: early + datetime.timedelta(hours=1))
-    assert notifications.run_daily_jobs() == ["payment reminders"]
+    assert notifications.run_daily_jobs() == ["payment reminders", "digests"]
     assert Message.objects.count() == 1
 
 
@@ -156,5 +157,44 @@ def test_two_schedulers_at_once_remind_once(deal, settings):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [[], ["payment reminders"]]
-    assert Message.objects.count() == 1 and ScheduledRun.objects.count() == 1
+    # Each job ran once, by one scheduler or the other.
+    assert sorted(job for ran in results for job in ran) == ["digests", "payment reminders"]
+    assert Message.objects.count() == 1 and ScheduledRun.objects.count() == 2
+
+
+def test_each_salesperson_gets_a_digest_of_exactly_their_items(
+    kirimwa, make_customer, make_opportunity, django_user_model
+):
+    today = datetime.date(2026, 12, 2)
+    sari = django_user_model.objects.create_user("sari", first_name="Sari")
+    budi = django_user_model.objects.create_user("budi", first_name="Budi")
+    nobody = django_user_model.objects.create_user("tono")  # no number: no digest
+    StaffProfile.objects.create(user=sari, whatsapp="6285711112222")
+    StaffProfile.objects.create(user=budi, whatsapp="6285733334444")
+    StaffProfile.objects.create(user=nobody, whatsapp="")
+    dewi = make_customer(name="Dewi")
+    rina = make_customer(name="Rina")
+    make_opportunity(customer=dewi, owner=sari, next_step="Telepon",
+                     next_step_date=today - datetime.timedelta(days=1))
+    make_opportunity(customer=rina, owner=sari, next_step="Kirim sampel", next_step_date=today)
+    make_opportunity(customer=rina, owner=sari, next_step="Nanti",
+                     next_step_date=today + datetime.timedelta(days=1))  # not yet
+    late = make_opportunity(customer=dewi, owner=sari, title="Batik", amount=800_000,
+                            stage=Stage.NEGOTIATION)
+    late.move_to_stage(Stage.WON)
+    Opportunity.objects.filter(pk=late.pk).update(
+        payment_due_date=today - datetime.timedelta(days=3)
+    )
+    make_opportunity(customer=rina, owner=nobody, next_step="Telepon", next_step_date=today)
+
+    assert notifications.send_digests(today) == 1  # Budi has nothing today
+    assert notifications.send_digests(today) == 0  # once a day
+    run_the_worker()
+    assert sent_texts(kirimwa) == [("6285711112222", "\n".join([
+        "Selamat pagi, Sari!",
+        "Tindak lanjut hari ini (2):",
+        "- Dewi: Telepon (terlambat)",
+        "- Rina: Kirim sampel",
+        "Pembayaran terlambat (1):",
+        "- Dewi: Batik, sisa Rp 800.000",
+    ]))]

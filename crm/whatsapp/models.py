@@ -86,12 +86,23 @@ class Message(models.Model):
         # The gateway may or may not have it: settled by its status, never by resending.
         UNKNOWN = "unknown", _("Unknown")
 
+    # The customer it goes to; or none, for a salesperson's own digest (staff).
     customer = models.ForeignKey(
         "crm.Customer",
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="whatsapp_messages",
         db_index=False,  # indexed by msg_customer_created
+        null=True,
+        blank=True,
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("salesperson"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     opportunity = models.ForeignKey(
         "crm.Opportunity",
@@ -230,3 +241,33 @@ class ScheduledRun(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.day}"
+
+
+class StaffProfile(models.Model):
+    """What the CRM knows of a user beyond Django's user: their own WhatsApp
+    number, for the morning digest."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_profile"
+    )
+    whatsapp = models.CharField(
+        _("own WhatsApp number"), max_length=20, blank=True,
+        help_text=_("For the morning digest of follow-ups and overdue payments."),
+    )
+    daily_digest = models.BooleanField(_("morning digest"), default=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp profile")
+        verbose_name_plural = _("WhatsApp profiles")
+
+    def __str__(self):
+        return str(self.user)
+
+    def clean(self):
+        from crm.phones import InvalidPhoneNumber, normalize_phone
+
+        if self.whatsapp:
+            try:
+                self.whatsapp = normalize_phone(self.whatsapp)
+            except InvalidPhoneNumber as error:
+                raise ValidationError({"whatsapp": str(error)}) from error

@@ -90,6 +90,69 @@ def send_payment_reminders(today=None):
     return queued
 
 
+def digest_text(user, today):
+    """The morning digest for ``user``: their follow-ups due (or overdue) and
+    their orders whose payment is overdue; None when there is nothing."""
+    from crm.formatting import format_rupiah
+    from crm.models import Opportunity, PaymentStatus, Status
+
+    mine = Opportunity.objects.filter(owner=user).select_related("customer")
+    follow_ups = mine.filter(status=Status.OPEN, next_step_date__lte=today).order_by(
+        "next_step_date", "pk"
+    )
+    overdue = (
+        mine.filter(status=Status.WON, payment_due_date__lt=today)
+        .exclude(payment_status=PaymentStatus.PAID)
+        .order_by("payment_due_date", "pk")
+    )
+    if not follow_ups and not overdue:
+        return None
+    name = user.get_full_name() or user.get_username()
+    lines = [f"Selamat pagi, {name}!"]
+    if follow_ups:
+        lines.append(f"Tindak lanjut hari ini ({len(follow_ups)}):")
+        lines += [
+            f"- {deal.customer.name}: {deal.next_step or deal.title}"
+            + (" (terlambat)" if deal.next_step_date < today else "")
+            for deal in follow_ups
+        ]
+    if overdue:
+        lines.append(f"Pembayaran terlambat ({len(overdue)}):")
+        lines += [
+            f"- {deal.customer.name}: {deal.title}, sisa "
+            f"{format_rupiah(deal.amount - deal.amount_paid)}"
+            for deal in overdue
+        ]
+    return "\n".join(lines)
+
+
+def send_digests(today=None):
+    """Queue each salesperson's morning digest to their own WhatsApp number."""
+    from crm.whatsapp.models import StaffProfile
+
+    today = today or timezone.localdate()
+    profiles = StaffProfile.objects.filter(
+        daily_digest=True, user__is_active=True
+    ).exclude(whatsapp="").select_related("user")
+    queued = 0
+    for profile in profiles:
+        text = digest_text(profile.user, today)
+        if text is None or not re.match(VALID_PHONE, profile.whatsapp):
+            continue
+        try:
+            with transaction.atomic():
+                Message.objects.create(
+                    staff=profile.user, phone=profile.whatsapp, text=text,
+                    event_key=f"digest {profile.user_id} {today}",
+                )
+        except IntegrityError:
+            continue
+        queued += 1
+    if queued:
+        transaction.on_commit(_start_sending)
+    return queued
+
+
 def run_daily_jobs(today=None):
     """The day's periodic jobs, once per day whoever starts them first (the
     workers' heartbeat, or ``manage.py run_scheduled`` from cron). Returns the
@@ -114,4 +177,4 @@ def run_daily_jobs(today=None):
     return ran
 
 
-DAILY_JOBS = {"payment reminders": send_payment_reminders}
+DAILY_JOBS = {"payment reminders": send_payment_reminders, "digests": send_digests}

@@ -292,7 +292,7 @@ def claim_next(now, limits):
 
 def send_claimed(message, backend, now):
     """Send one claimed message and record the outcome."""
-    if message.customer.whatsapp_opt_out:
+    if message.customer is not None and message.customer.whatsapp_opt_out:
         _finish(message, status=Status.FAILED, error=str(SKIP_OPTED_OUT))
         return
     try:
