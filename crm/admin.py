@@ -45,6 +45,7 @@ from crm.roles import sees_all_records, visible_customers, visible_opportunities
 from crm.search import search_customers, search_opportunities
 from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, import_template_workbook
 from crm.whatsapp.admin import (
+    ReadOnlyAdminMixin,
     SendWhatsAppMixin,
     send_whatsapp,
     send_whatsapp_page,
@@ -594,7 +595,7 @@ class BoardMoveForm(forms.Form):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every confirmed import, read-only, with an action to undo one."""
 
     list_display = [
@@ -603,15 +604,6 @@ class ImportRecordAdmin(admin.ModelAdmin):
     ]
     list_filter = ["model_name", "imported_at"]
     actions = ["undo_imports"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return self.has_import_permission(request)
@@ -642,7 +634,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeletedCustomer)
-class DeletedCustomerAdmin(admin.ModelAdmin):
+class DeletedCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Where the owner finds a deleted customer and brings it back."""
 
     list_display = ["name", "phone", "city", "history_date", "history_user"]
@@ -658,15 +650,6 @@ class DeletedCustomerAdmin(admin.ModelAdmin):
 
     def has_restore_permission(self, request):
         return self.has_view_permission(request) and request.user.has_perm("crm.add_customer")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(permissions=["restore"], description=_("Restore with their opportunities"))
     def restore_customers(self, request, queryset):

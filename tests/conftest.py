@@ -41,3 +41,16 @@ def fake_kirimwa():
 
     with FakeKirimWA() as fake:
         yield fake
+
+
+@pytest.fixture
+def kirimwa(settings, fake_kirimwa):
+    """Send through the real KirimWA client (crm.whatsapp.gateway) to the fake server."""
+    settings.WHATSAPP_BACKEND = "crm.whatsapp.gateway.KirimWABackend"
+    settings.KIRIMWA_API_URL = fake_kirimwa.url
+    settings.KIRIMWA_API_TOKEN = fake_kirimwa.token
+    settings.KIRIMWA_DEVICE_ID = fake_kirimwa.device_id
+    # Short, so the tests of timeouts are quick.
+    settings.KIRIMWA_READ_TIMEOUT = 0.5
+    settings.KIRIMWA_CONNECT_TIMEOUT = 0.5
+    return fake_kirimwa

@@ -192,16 +192,6 @@ def test_importing_a_spreadsheet_after_a_file_with_errors_then_undoing_it(ui, ow
 # --- WhatsApp ----------------------------------------------------------------
 
 
-@pytest.fixture
-def kirimwa(settings, fake_kirimwa):
-    """The live server sends through the real KirimWA client to the fake server."""
-    settings.WHATSAPP_BACKEND = "crm.whatsapp.gateway.KirimWABackend"
-    settings.KIRIMWA_API_URL = fake_kirimwa.url
-    settings.KIRIMWA_API_TOKEN = fake_kirimwa.token
-    settings.KIRIMWA_DEVICE_ID = fake_kirimwa.device_id
-    return fake_kirimwa
-
-
 def test_sending_an_offer_on_whatsapp_to_selected_customers(ui, owner, make_customer, kirimwa):
     make_customer(name="Dewi", phone="0812-3456-7890", city="Blitar")
     make_customer(name="Sari", phone="+62 857 1111 2222", city="Wlingi")

@@ -25,15 +25,6 @@ JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
 Event = NotificationRule.Event
 
 
-@pytest.fixture
-def kirimwa(settings, fake_kirimwa):
-    settings.WHATSAPP_BACKEND = "crm.whatsapp.gateway.KirimWABackend"
-    settings.KIRIMWA_API_URL = fake_kirimwa.url
-    settings.KIRIMWA_API_TOKEN = fake_kirimwa.token
-    settings.KIRIMWA_DEVICE_ID = fake_kirimwa.device_id
-    return fake_kirimwa
-
-
 def rule(event, text, days=0, active=True):
     template = MessageTemplate.objects.create(name=f"{event} {days}", text=text)
     return NotificationRule.objects.create(event=event, template=template, days=days,

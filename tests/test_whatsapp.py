@@ -34,18 +34,6 @@ def _memory_backend():
 
 
 @pytest.fixture
-def kirimwa(settings, fake_kirimwa):
-    """Send through the real KirimWA client to the fake server."""
-    settings.WHATSAPP_BACKEND = "crm.whatsapp.gateway.KirimWABackend"
-    settings.KIRIMWA_API_URL = fake_kirimwa.url
-    settings.KIRIMWA_API_TOKEN = fake_kirimwa.token
-    settings.KIRIMWA_DEVICE_ID = fake_kirimwa.device_id
-    settings.KIRIMWA_READ_TIMEOUT = 0.5
-    settings.KIRIMWA_CONNECT_TIMEOUT = 0.5
-    return fake_kirimwa
-
-
-@pytest.fixture
 def shop(make_customer):
     """Three customers who can get messages, one opted out, one without a number."""
     return {

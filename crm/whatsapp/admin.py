@@ -154,7 +154,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdminMixin:
-    """A log: written by the sender, never edited by hand."""
+    """A log or a record kept by the app: read in the admin, never edited by hand."""
 
     def has_add_permission(self, request, obj=None):
         return False
