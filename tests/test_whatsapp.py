@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Customer, Message, MessageBatch, MessageTemplate, SendingState
 from crm.whatsapp import sender
@@ -473,3 +474,17 @@ def test_other_replies_change_nothing(client, shop):
     })
     shop["dewi"].refresh_from_db()
     assert not shop["dewi"].whatsapp_opt_out
+
+
+def test_a_claim_of_a_worker_that_may_have_died_is_looked_at_when_it_goes_stale(
+    make_customer,
+):
+    queue(Customer.objects.filter(pk=make_customer().pk))
+    claimed_at = timezone.now()
+    Message.objects.update(status=Status.SENDING, claimed_at=claimed_at, attempts=1)
+    # The run finds nothing to send, but wakes when that claim would be stale...
+    wake = sender.send_due_messages()
+    assert wake == claimed_at + sender.stale_after()
+    # ...and then recovers it.
+    sender.send_due_messages(clock=lambda: wake + datetime.timedelta(seconds=1))
+    assert Message.objects.get().status == Status.UNKNOWN

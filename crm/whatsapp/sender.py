@@ -321,14 +321,19 @@ def _finish(message, **fields):
         setattr(message, name, value)
 
 
+def stale_after():
+    """How long a claim may last: longer than any send can take."""
+    timeout = settings.KIRIMWA_CONNECT_TIMEOUT + settings.KIRIMWA_READ_TIMEOUT
+    return datetime.timedelta(seconds=timeout + 60)
+
+
 def recover_stale_claims(now):
     """Claims older than any send can take belong to a worker that died.
 
     The request may have gone out before it died, so the message is
     ``unknown``, never queued again automatically.
     """
-    timeout = settings.KIRIMWA_CONNECT_TIMEOUT + settings.KIRIMWA_READ_TIMEOUT
-    stale_before = now - datetime.timedelta(seconds=timeout + 60)
+    stale_before = now - stale_after()
     return Message.objects.filter(status=Status.SENDING, claimed_at__lt=stale_before).update(
         status=Status.UNKNOWN,
         error=_("The sender stopped while sending: the gateway may or may not have it."),
@@ -378,6 +383,8 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
     while (now := clock()) - started < datetime.timedelta(seconds=budget_seconds):
         if now - seen > SEEN_EVERY:
             seen = _seen(now)
+            # A worker that died meanwhile left claims that are stale by now.
+            recover_stale_claims(now)
         claimed = claim_next(now, limits)
         if claimed is None:
             break
@@ -396,7 +403,7 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
 # How often a running sender says it is alive, and how long a silence means
 # its worker died (longer than a run's budget and its longest inline wait).
 SEEN_EVERY = datetime.timedelta(seconds=30)
-SILENT_TOO_LONG = datetime.timedelta(minutes=5)
+SILENT_TOO_LONG = datetime.timedelta(seconds=90)
 
 
 def _seen(now):
@@ -414,11 +421,8 @@ def restart_if_stalled(now=None):
     state = SendingState.objects.filter(pk=1).first()
     if state is not None and state.sender_seen_at and now - state.sender_seen_at < SILENT_TOO_LONG:
         return False
-    stale = now - datetime.timedelta(
-        seconds=settings.KIRIMWA_CONNECT_TIMEOUT + settings.KIRIMWA_READ_TIMEOUT + 60
-    )
     due = Q(status=Status.QUEUED, send_after__lte=now)
-    abandoned = Q(status=Status.SENDING, claimed_at__lt=stale)
+    abandoned = Q(status=Status.SENDING, claimed_at__lt=now - stale_after())
     waiting = Message.objects.filter(due | abandoned).exists()
     if waiting:
         # Mark it seen now, so other workers' heartbeats do not start it too.
@@ -428,8 +432,15 @@ def restart_if_stalled(now=None):
 
 
 def next_wake(now):
-    """When there is next something to do: a queued message's time, or a status check."""
+    """When there is next something to do: a queued message's time, a claim
+    of another worker going stale (it died), or a status check."""
     due = Message.objects.filter(status=Status.QUEUED).aggregate(due=Min("send_after"))["due"]
+    oldest_claim = Message.objects.filter(status=Status.SENDING).aggregate(
+        claimed=Min("claimed_at")
+    )["claimed"]
+    if oldest_claim is not None:
+        stale = oldest_claim + stale_after()
+        due = min(due, stale) if due else stale
     if Message.objects.filter(status=Status.UNKNOWN).exclude(gateway_id="").exists():
         check = now + STATUS_CHECK_EVERY
         due = min(due, check) if due else check
