@@ -170,6 +170,10 @@ STORAGES = {
         )
     },
 }
+# jazzmin's base template asks for a folder ({% static 'vendor/bootswatch' %}),
+# which has no manifest entry: strict, every admin page would be a 500 in
+# production. Missing entries are served under their plain names instead.
+WHITENOISE_MANIFEST_STRICT = False
 
 # --- Background tasks -------------------------------------------------------
 
