@@ -35,7 +35,15 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ClosedDay, CreatedDay, Stage, Status
+from crm.models import (
+    ClosedDay,
+    CreatedDay,
+    Fulfilment,
+    OrderTotal,
+    PaymentStatus,
+    Stage,
+    Status,
+)
 from crm.orders import receivables
 
 PERIODS = {
@@ -198,9 +206,17 @@ class RollupFigures:
         return [{**row, "owner_id": row["owner_key"] or None} for row in rows]
 
     def receivables(self):
-        from crm.models import Opportunity
-
-        return receivables(Opportunity.objects.all())
+        """Orders' figures from their rollup: a row per due date, owner and status."""
+        today = timezone.localdate()
+        unpaid = ~Q(payment_status=PaymentStatus.PAID)
+        figures = OrderTotal.objects.aggregate(
+            outstanding=Sum("amount", filter=unpaid, default=0)
+            - Sum("amount_paid", filter=unpaid, default=0),
+            in_progress=Sum("count", filter=Q(fulfilment_status=Fulfilment.IN_PROGRESS),
+                            default=0),
+            overdue=Sum("count", filter=unpaid & Q(due_date__lt=today), default=0),
+        )
+        return {**figures, "today": today}
 
     def created_by_month(self, bounds):
         """Rows of month (index into bounds), stage, count."""

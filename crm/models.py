@@ -582,6 +582,30 @@ class ClosedDay(models.Model):
         return f"{self.day} {self.owner_key} {self.status}: {self.count}"
 
 
+class OrderTotal(models.Model):
+    """Won opportunities (orders) by due date, owner, order and payment status:
+    what the dashboard's receivables read (crm/rollups.py keeps them)."""
+
+    due_date = models.DateField()  # 9999-12-31: no due date
+    owner_key = models.PositiveIntegerField()
+    fulfilment_status = models.CharField(max_length=12)
+    payment_status = models.CharField(max_length=12)
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    amount_paid = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["due_date", "owner_key", "fulfilment_status", "payment_status"],
+                name="ordertotal_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.due_date} {self.owner_key} {self.payment_status}: {self.count}"
+
+
 # The WhatsApp outbox's models live with the rest of WhatsApp messaging;
 # importing them here makes them models of this app.
 from crm.orders import Payment  # noqa: E402, F401

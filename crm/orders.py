@@ -8,6 +8,8 @@ is not won, or one that would pay more than the order's amount, is refused.
 Imported by crm/models.py, so Payment is a model of the ``crm`` app.
 """
 
+import dataclasses
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -116,13 +118,22 @@ def payment_status_for(amount, paid):
 
 
 def update_payment_status(opportunity):
-    """Derive the opportunity's paid amount and payment status from its payments."""
+    """Derive the opportunity's paid amount and payment status from its payments
+    (and move its share of the dashboard's rollups with them)."""
+    from crm import rollups
+
+    using = opportunity._state.db or "default"
+    before = rollups.Snapshot.in_database(opportunity.pk, using)
     paid = _paid(opportunity)
     status = payment_status_for(opportunity.amount, paid)
     type(opportunity).objects.filter(pk=opportunity.pk).update(
         amount_paid=paid, payment_status=status
     )
     opportunity.amount_paid, opportunity.payment_status = paid, status
+    if before is not None:
+        rollups.record_change(
+            before, dataclasses.replace(before, amount_paid=paid, payment_status=status), using
+        )
 
 
 def outstanding(opportunity):

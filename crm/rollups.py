@@ -26,6 +26,7 @@ What keeps them in step:
 ``--rebuild`` recomputes them from the opportunities.
 """
 
+import datetime
 import itertools
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from crm.models import ClosedDay, CreatedDay, Opportunity, Status
+from crm.models import ClosedDay, CreatedDay, Opportunity, OrderTotal, Status
 
 # How many rollup rows one INSERT statement carries.
 UPSERT_BATCH = 500
@@ -56,7 +57,15 @@ class Snapshot:
     lost_reason: str
     amount: int
 
-    FIELDS = ("created_at", "closed_at", "owner_id", "stage", "status", "lost_reason", "amount")
+    fulfilment_status: str = ""
+    payment_status: str = ""
+    payment_due_date: object = None
+    amount_paid: int = 0
+
+    FIELDS = (
+        "created_at", "closed_at", "owner_id", "stage", "status", "lost_reason", "amount",
+        "fulfilment_status", "payment_status", "payment_due_date", "amount_paid",
+    )
 
     @classmethod
     def of(cls, opportunity):
@@ -82,8 +91,16 @@ LAYOUT = {
         ("day", "owner_key", "status", "lost_reason"),
         ("count", "amount", "seconds_to_close"),
     ),
+    # Won opportunities as orders: what is still to collect and by when.
+    "orders": (
+        ("due_date", "owner_key", "fulfilment_status", "payment_status"),
+        ("count", "amount", "amount_paid"),
+    ),
 }
-MODELS = {"created": CreatedDay, "closed": ClosedDay}
+MODELS = {"created": CreatedDay, "closed": ClosedDay, "orders": OrderTotal}
+# An order without a due date is filed under a day that never comes (a NULL
+# in the unique key would not collide, and each change would add a row).
+NO_DUE_DATE = datetime.date(9999, 12, 31)
 
 
 def contributions(snapshot):
@@ -102,6 +119,13 @@ def contributions(snapshot):
             "closed",
             (timezone.localdate(snapshot.closed_at), owner_key, snapshot.status, reason),
             (1, amount, seconds),
+        )
+    if snapshot.status == Status.WON:
+        yield (
+            "orders",
+            (snapshot.payment_due_date or NO_DUE_DATE, owner_key, snapshot.fulfilment_status,
+             snapshot.payment_status),
+            (1, amount, snapshot.amount_paid or 0),
         )
 
 

@@ -13,7 +13,6 @@ from crm.models import (
     Message,
     MessageTemplate,
     NotificationRule,
-    Opportunity,
     Payment,
     ScheduledRun,
     StaffProfile,
@@ -88,8 +87,8 @@ def test_nothing_for_an_opted_out_customer_or_a_rule_switched_off(kirimwa, deal)
 
 def due_order(deal, due):
     deal.move_to_stage(Stage.WON)
-    Opportunity.objects.filter(pk=deal.pk).update(payment_due_date=due)
-    deal.refresh_from_db()
+    deal.payment_due_date = due
+    deal.save(update_fields=["payment_due_date"])
     return deal
 
 
@@ -173,9 +172,8 @@ def test_each_salesperson_gets_a_digest_of_exactly_their_items(
     late = make_opportunity(customer=dewi, owner=sari, title="Batik", amount=800_000,
                             stage=Stage.NEGOTIATION)
     late.move_to_stage(Stage.WON)
-    Opportunity.objects.filter(pk=late.pk).update(
-        payment_due_date=today - datetime.timedelta(days=3)
-    )
+    late.payment_due_date = today - datetime.timedelta(days=3)
+    late.save(update_fields=["payment_due_date"])
     make_opportunity(customer=rina, owner=nobody, next_step="Telepon", next_step_date=today)
 
     assert notifications.send_digests(today) == 1  # Budi has nothing today

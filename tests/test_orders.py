@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from crm import rollups
 from crm.dashboard import build_dashboard, period_named
 from crm.models import Fulfilment, Opportunity, Payment, PaymentStatus, Stage
 
@@ -136,9 +137,8 @@ def test_the_dashboard_shows_receivables_of_a_hand_built_set(admin_client, make_
     def won(amount, paid, due, fulfilment):
         deal = make_opportunity(amount=amount, stage=Stage.NEGOTIATION)
         deal.move_to_stage(Stage.WON)
-        Opportunity.objects.filter(pk=deal.pk).update(
-            payment_due_date=due, fulfilment_status=fulfilment
-        )
+        deal.payment_due_date, deal.fulfilment_status = due, fulfilment
+        deal.save(update_fields=["payment_due_date", "fulfilment_status"])
         if paid:
             pay(deal, paid)
         return deal
@@ -148,10 +148,11 @@ def test_the_dashboard_shows_receivables_of_a_hand_built_set(admin_client, make_
     won(2_000_000, 0, today + datetime.timedelta(days=1), Fulfilment.DONE)
     make_opportunity(amount=9_000_000)  # open: not an order
 
-    orders = build_dashboard(period_named("this_month")).orders
-    assert (orders["outstanding"], orders["in_progress"], orders["overdue"]) == (
-        600_000 + 2_000_000, 1, 1,
-    )
+    expected = (600_000 + 2_000_000, 1, 1)
+    for everything in (None, Opportunity.objects.all()):  # the rollup, and live
+        orders = build_dashboard(period_named("this_month"), everything).orders
+        assert (orders["outstanding"], orders["in_progress"], orders["overdue"]) == expected
+    assert rollups.differences() == []
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert 'data-figure="outstanding">Rp 2.600.000</div>' in html
     # The overdue figure links to exactly the late order.
@@ -160,3 +161,14 @@ def test_the_dashboard_shows_receivables_of_a_hand_built_set(admin_client, make_
         "payment_due_date__lt": today.isoformat(),
     })
     assert [o.pk for o in listed.context["cl"].result_list] == [late.pk]
+
+
+def test_payments_and_order_changes_keep_the_dashboard_rollups(order):
+    pay(order, 300_000)
+    order.fulfilment_status = Fulfilment.DONE
+    order.payment_due_date = timezone.localdate()
+    order.save()
+    pay(order, 700_000)
+    order.payments.first().delete()
+    order.move_to_stage(Stage.NEGOTIATION)  # reopened: no longer an order
+    assert rollups.differences() == []
