@@ -13,7 +13,7 @@ ifneq (,$(filter mysql%,$(DATABASE_URL)))
 REQUIREMENTS_DB := requirements-mysql.txt
 endif
 
-.PHONY: run test bench lint messages clean-db backup restore
+.PHONY: run test bench lint messages clean-db backup restore screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,21 @@ test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks on MariaDB (127.0.0.1:3306, root): see bench/README.md.
-bench: $(VENV)/.installed-mysql
+$(VENV)/.installed-bench: requirements.txt requirements-dev.txt requirements-mysql.txt requirements-bench.txt | $(VENV)/bin/python
+	$(PIP) install -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) bench/changelist.py $(BENCH_ARGS)
 	$(PY) bench/dashboard.py
 	$(PY) bench/import.py
+	$(PY) bench/load.py
+	$(PY) bench/whatsapp.py
+
+# The README's screenshots (docs/screenshots/), from the demo data in a throwaway
+# SQLite database served on a free port; needs Chromium at /usr/bin/chromium.
+screenshots: $(INSTALLED)
+	$(PY) docs/screenshots.py
 
 # Backups (README, "Backups"): make backup; make restore FILE=backup-....gz [REPLACE=1]
 backup: $(INSTALLED)
