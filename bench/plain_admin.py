@@ -30,6 +30,8 @@ class PlainOpportunityAdmin(admin.ModelAdmin):
     search_help_text = OpportunityAdmin.search_help_text
     amount_rupiah = OpportunityAdmin.amount_rupiah
     stage_badge = OpportunityAdmin.stage_badge
+    follow_up = OpportunityAdmin.follow_up
+    outstanding_rupiah = OpportunityAdmin.outstanding_rupiah
 
 
 plain_site.register(Customer, PlainCustomerAdmin)

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -334,11 +334,27 @@ def recover_stale_claims(now):
     ``unknown``, never queued again automatically.
     """
     stale_before = now - stale_after()
-    return Message.objects.filter(status=Status.SENDING, claimed_at__lt=stale_before).update(
-        status=Status.UNKNOWN,
-        error=_("The sender stopped while sending: the gateway may or may not have it."),
-        updated_at=now,
+    # Ids first, without locks, then the update by primary key: locking
+    # through the (status, claimed_at) index, while a live sender holds a
+    # row and waits for that index, deadlocked (seen with 4 workers).
+    stale = list(
+        Message.objects.filter(status=Status.SENDING, claimed_at__lt=stale_before)
+        .order_by("pk").values_list("pk", flat=True)[:1000]
     )
+    if not stale:
+        return 0
+    try:
+        return Message.objects.filter(
+            pk__in=stale, status=Status.SENDING, claimed_at__lt=stale_before
+        ).update(
+            status=Status.UNKNOWN,
+            error=_("The sender stopped while sending: the gateway may or may not have it."),
+            updated_at=now,
+        )
+    except OperationalError as error:
+        if error.args and error.args[0] == DEADLOCK:
+            return 0  # the next check tries again; a sender must not die of it
+        raise
 
 
 def settle_unknown(backend, now, limit=100):
@@ -403,6 +419,8 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
 # How often a running sender says it is alive, and how long a silence means
 # its worker died (longer than a run's budget and its longest inline wait).
 SEEN_EVERY = datetime.timedelta(seconds=30)
+# MySQL's "Deadlock found when trying to get lock".
+DEADLOCK = 1213
 SILENT_TOO_LONG = datetime.timedelta(seconds=90)
 
 
