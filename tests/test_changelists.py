@@ -34,3 +34,18 @@ def test_the_users_list_is_untouched(admin_client):
     # Only the CRM's own lists are capped; auth's list keeps Django's paginator.
     response = admin_client.get("/admin/auth/user/")
     assert response.context["cl"].result_count == User.objects.count()
+
+
+def test_the_row_checkbox_is_the_stock_markup(admin_client, make_customer):
+    # Our action_checkbox skips the form-widget rendering for speed; the
+    # markup must stay what the admin's actions JavaScript selects on.
+    from django.contrib import admin as django_admin
+
+    customer = make_customer(name="Bu Sri <Kripik>")
+    ours = django_admin.site._registry[Customer].action_checkbox(customer)
+    stock = django_admin.ModelAdmin.action_checkbox(
+        django_admin.site._registry[Customer], customer
+    )
+    assert ours == stock
+    html = admin_client.get("/admin/crm/customer/").content.decode()
+    assert ours in html
