@@ -91,6 +91,8 @@ class Customer(models.Model):
     # Who changed what and when, with every previous version.
     history = HistoricalRecords()
 
+    objects = ScannableQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")

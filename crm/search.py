@@ -138,9 +138,21 @@ def customer_filter(queryset, term):
 
 
 def search_customers(queryset, term):
-    if not term.strip():
+    term = term.strip()
+    if not term:
         return queryset
-    return queryset.filter(customer_filter(queryset, term))
+    if phone_search_prefix(term) or "@" in term:
+        return queryset.filter(customer_filter(queryset, term))
+    return _scannable_search(queryset, *_name_filters(queryset, term, ["name", "business_name"]))
+
+
+def _scannable_search(queryset, condition, scan_condition):
+    """``queryset`` filtered by ``condition``, carrying an ordered scan of the
+    same search when there is one (see ``LargeTablePaginator.page``)."""
+    found = queryset.filter(condition)
+    if scan_condition is not None and isinstance(found, ScannableQuerySet):
+        found.ordered_scan = OrderedScan(queryset, scan_condition)
+    return found
 
 
 def search_opportunities(queryset, term):
@@ -159,11 +171,7 @@ def search_opportunities(queryset, term):
     # A number's stored-form prefix is a word prefix of the search text, which
     # carries the customer's number: the same index as names.
     words = phone_search_prefix(term) or term
-    condition, scan_condition = _name_filters(queryset, words, ["search_text"])
-    found = queryset.filter(condition)
-    if scan_condition is not None and isinstance(found, ScannableQuerySet):
-        found.ordered_scan = OrderedScan(queryset, scan_condition)
-    return found
+    return _scannable_search(queryset, *_name_filters(queryset, words, ["search_text"]))
 
 
 # --- The ordered scan -----------------------------------------------------------

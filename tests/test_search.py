@@ -130,3 +130,21 @@ def test_a_number_prefix_many_customers_share_is_read_in_list_order(admin_client
     cl, scanned = listed(admin_client, q="0857 7777")
     assert scanned
     assert [o.pk for o in cl.result_list] == newest(Q(customer__phone__startswith="6285777770"))
+
+
+def test_a_broad_name_in_the_customer_list_is_read_in_list_order(admin_client):
+    from crm.models import Customer
+
+    now = timezone.now()
+    names = ["Siti Aminah", "Siti Rahayu", "Budi Santoso", "Prasiti Wulandari"]
+    Customer.objects.bulk_create(
+        Customer(name=names[i % 4], created_at=now - datetime.timedelta(minutes=i))
+        for i in range(400)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/admin/crm/customer/", {"q": "siti"})
+    assert any("ROWS EXAMINED" in query["sql"] for query in queries)
+    cl = response.context["cl"]
+    expected = Customer.objects.filter(name__startswith="Siti").order_by("-created_at", "-pk")
+    assert [c.pk for c in cl.result_list] == list(expected.values_list("pk", flat=True)[:100])
+    assert cl.result_count == 150  # capped: "more than 150"
