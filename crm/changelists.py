@@ -31,10 +31,18 @@ class LargeTablePaginator(Paginator):
 
     count_is_exact = True
 
+    # A text search's matches, when the count read them (OrderedScan.matching_pks).
+    matching_pks = None
+
     @cached_property
     def count(self):
-        # COUNT over a LIMITed subquery: the database stops reading at the cap.
-        capped = self.object_list.order_by()[: COUNT_CAP + 1].count()
+        scan = getattr(self.object_list, "ordered_scan", None)
+        if scan is not None:
+            self.matching_pks = scan.matching_pks(self.object_list, COUNT_CAP + 1)
+            capped = len(self.matching_pks)
+        else:
+            # COUNT over a LIMITed subquery: the database stops reading at the cap.
+            capped = self.object_list.order_by()[: COUNT_CAP + 1].count()
         if capped > COUNT_CAP:
             self.count_is_exact = False
             return COUNT_CAP
@@ -44,14 +52,21 @@ class LargeTablePaginator(Paginator):
         # A broad text search's first pages may be read by an ordered scan
         # (crm/search.py) instead of sorting every FULLTEXT match. Only for
         # a word in over COUNT_CAP rows: matches are then dense enough for a
-        # page to turn up within the scan's bound. Fewer matches are cheap
-        # for FULLTEXT, and a scan would mostly miss.
+        # page to turn up within the scan's bound. Fewer matches, a scan
+        # would mostly miss; the count has already found them all, so the
+        # page sorts just those, by primary key.
         scan = getattr(self.object_list, "ordered_scan", None)
         if scan is not None and self.count == COUNT_CAP and not self.count_is_exact:
             number = self.validate_number(number)
             rows = scan.rows(self.object_list, (number - 1) * self.per_page, self.per_page)
             if rows is not None:
                 return self._get_page(rows, number, self)
+        elif scan is not None:
+            number = self.validate_number(number)
+            rows = scan.rows_among(
+                self.object_list, self.matching_pks, (number - 1) * self.per_page, self.per_page
+            )
+            return self._get_page(rows, number, self)
         return super().page(number)
 
 

@@ -17,7 +17,9 @@ sort index from the newest row and stopping at the 100th match, which
 MariaDB can bound (``LIMIT … ROWS EXAMINED``). So the first pages of a text
 search on MariaDB try that ordered scan first, and fall back to the FULLTEXT
 result when the scan stops early (a rare word: FULLTEXT is fast there). The
-count stays a capped FULLTEXT count.
+count stays a capped FULLTEXT lookup, which reads the matching primary keys:
+below the cap, a page sorts just those rows instead of running the FULLTEXT
+lookup again.
 """
 
 import re
@@ -239,6 +241,21 @@ class OrderedScan:
             return None
         prefetch_related_objects(rows, *searched._prefetch_related_lookups)
         return rows
+
+    def matching_pks(self, searched, limit):
+        """The primary keys of up to ``limit`` matches, in no order.
+
+        One FULLTEXT lookup gives the count and, below the cap, every match:
+        a page is then read by primary key instead of running the FULLTEXT
+        lookup a second time to sort (``Eko Wibowo``, 3,041 deals: 146 ms to
+        count, 125 ms more for the page).
+        """
+        return list(searched.order_by().values_list("pk", flat=True)[:limit])
+
+    def rows_among(self, searched, pks, offset, limit):
+        """A page of the rows ``pks``, sorted as the list is."""
+        rows = self.unsearched.filter(pk__in=pks).order_by(*searched.query.order_by)
+        return list(rows.prefetch_related(*searched._prefetch_related_lookups)[offset:offset + limit])
 
 
 class ScannableQuerySet(models.QuerySet):

@@ -148,3 +148,17 @@ def test_a_broad_name_in_the_customer_list_is_read_in_list_order(admin_client):
     expected = Customer.objects.filter(name__startswith="Siti").order_by("-created_at", "-pk")
     assert [c.pk for c in cl.result_list] == list(expected.values_list("pk", flat=True)[:100])
     assert cl.result_count == 150  # capped: "more than 150"
+
+
+def test_fewer_matches_than_the_cap_are_found_once_and_paged_in_list_order(admin_client, deals):
+    for _round in range(2):
+        deals("Eko Wibowo", 70)
+        deals("Budi Santoso", 30)
+    # 140 matches: under the cap (150), over a page.
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(OPPORTUNITIES, {"q": "wibowo", "p": "2"})
+    cl = response.context["cl"]
+    assert cl.result_count == 140
+    assert [o.pk for o in cl.result_list] == newest(Q(customer__name="Eko Wibowo"), start=100)
+    # One FULLTEXT lookup gave the count and the matches; the page sorted those.
+    assert sum("MATCH" in query["sql"] for query in queries) == 1
