@@ -445,7 +445,9 @@ class OpportunityAdmin(
         return format_html(
             '<span class="badge badge-{0} bg-{0}">{1}</span>',
             colour,
-            opportunity.get_stage_display(),
+            # Not get_stage_display(): it rebuilds the choices dict on every
+            # call, for each of the list's 100 rows.
+            Stage(opportunity.stage).label,
         )
 
     @admin.display(description=_("next step"), ordering="next_step_date")
