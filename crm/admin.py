@@ -137,6 +137,14 @@ class OpportunityInline(admin.TabularInline):
         readonly = list(super().get_readonly_fields(request, obj))
         return readonly if sees_all_records(request.user) else [*readonly, "owner"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "owner" and formfield is not None:
+            # The users, read once for the page: a queryset as choices is
+            # read again by every row's select (a query per deal).
+            formfield.choices = list(formfield.choices)
+        return formfield
+
 
 class SpreadsheetAdminMixin:
     """Import and export through our resources, formats, forms and limits."""

@@ -125,6 +125,23 @@ def test_the_changelist_runs_the_same_number_of_queries_for_many_rows(
     assert len(many) <= 8
 
 
+def test_a_customer_page_runs_the_same_number_of_queries_for_many_deals(
+    admin_client, make_customer, make_opportunity
+):
+    customer = make_customer()
+    make_opportunity(customer=customer)
+    url = f"/admin/crm/customer/{customer.pk}/change/"
+    admin_client.get(url)  # warm the session and caches
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url).status_code == 200
+    for i in range(10):
+        make_opportunity(customer=customer, title=f"Batik {i}")
+    with CaptureQueriesContext(connection) as many:
+        response = admin_client.get(url)
+    assert response.content.decode().count('name="opportunities-') > 10 * 6
+    assert len(many) == len(few)
+
+
 PAGES_TO_CHECK_FOR_JOINS = [
     (CUSTOMER_LIST, "crm_customer", query) for query in ["", "?q=0812", "?q=Pelanggan"]
 ] + [
