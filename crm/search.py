@@ -255,7 +255,8 @@ class OrderedScan:
     def rows_among(self, searched, pks, offset, limit):
         """A page of the rows ``pks``, sorted as the list is."""
         rows = self.unsearched.filter(pk__in=pks).order_by(*searched.query.order_by)
-        return list(rows.prefetch_related(*searched._prefetch_related_lookups)[offset:offset + limit])
+        rows = rows.prefetch_related(*searched._prefetch_related_lookups)
+        return list(rows[offset:offset + limit])
 
 
 class ScannableQuerySet(models.QuerySet):

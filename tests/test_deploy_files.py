@@ -45,7 +45,8 @@ def test_the_image_builds_the_driver_apart_and_runs_as_a_user_with_a_health_chec
     assert "collectstatic" in final_runs
     users = instructions(final, "USER")
     assert users and users[-1].split()[1] not in {"root", "0"}
-    assert instructions(final, "HEALTHCHECK") and "/healthz" in instructions(final, "HEALTHCHECK")[0]
+    health_checks = instructions(final, "HEALTHCHECK")
+    assert health_checks and "/healthz" in health_checks[0]
     assert instructions(final, "ENTRYPOINT") == ['ENTRYPOINT ["docker/entrypoint.sh"]']
     assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)
     for line in instructions(build, "COPY"):

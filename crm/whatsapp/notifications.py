@@ -15,16 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.whatsapp.models import Message, NotificationRule, ScheduledRun
-from crm.whatsapp.sender import VALID_PHONE, _start_sending
+from crm.whatsapp.sender import VALID_PHONE, _start_sending, skip_reason
 from crm.whatsapp.templates import render
 
 Event = NotificationRule.Event
-
-
-def _can_message(customer):
-    return bool(customer.phone) and not customer.whatsapp_opt_out and bool(
-        re.match(VALID_PHONE, customer.phone)
-    )
 
 
 def notify(event, opportunity, key, rules=None):
@@ -36,7 +30,7 @@ def notify(event, opportunity, key, rules=None):
     customer = opportunity.customer
     queued = 0
     for rule in rules:
-        if not _can_message(customer):
+        if skip_reason(customer) is not None:
             continue
         try:
             # A savepoint: a duplicate key must not spoil the caller's transaction.

@@ -20,6 +20,7 @@ import datetime
 import functools
 import operator
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -83,12 +84,15 @@ def _conditions(prefix):
     return {SKIP_NO_PHONE: no_phone, SKIP_OPTED_OUT: opted_out, SKIP_INVALID: invalid}
 
 
-def _reason(customer):
+def skip_reason(customer):
+    """Why ``customer`` gets no message (the row-by-row form of _conditions), or None."""
     if not customer.phone:
         return SKIP_NO_PHONE
     if customer.whatsapp_opt_out:
         return SKIP_OPTED_OUT
-    return SKIP_INVALID
+    if not re.match(VALID_PHONE, customer.phone):
+        return SKIP_INVALID
+    return None
 
 
 def _split(customers, opportunities):
@@ -121,7 +125,7 @@ def plan_messages(text, *, customers=None, opportunities=None):
         plan.previews.append(Preview(customer, opportunity, render(text, customer, opportunity)))
     for row in rows.exclude(eligible)[:SKIPPED_SHOWN]:
         customer, _opportunity = _pair(row, opportunities)
-        plan.skipped.append((customer, _reason(customer)))
+        plan.skipped.append((customer, skip_reason(customer)))
     return plan
 
 
