@@ -88,6 +88,32 @@ def parse_args():
     return parser.parse_args()
 
 
+# --- Results ----------------------------------------------------------------
+
+
+def run_facts(server, **extra):
+    """When and where a benchmark ran: the head of every results file."""
+    import django
+
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            **extra,
+            **server,
+        },
+    }
+
+
+def write_results(path, output):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(output, indent=2, default=str))
+    print(f"Results written to {path}")
+
+
 # --- Server and database -----------------------------------------------------
 
 
@@ -442,7 +468,6 @@ def main():
     server = prepare_server(args.database_url, args.buffer_pool_bytes)
     setup_django(args.database_url)
 
-    import django
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
@@ -598,14 +623,7 @@ def main():
     print(f"\nWhole bench: {total / 60:.1f} min")
 
     output = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            **server,
-        },
+        **run_facts(server),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "search_terms": terms,
         "table_sizes": sizes,
@@ -615,9 +633,7 @@ def main():
         "goals_missed": missed,
         "total_seconds": round(total, 1),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2, default=str))
-    print(f"Results written to {args.output}")
+    write_results(args.output, output)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import argparse  # noqa: E402
 import http.cookiejar  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
@@ -73,10 +72,12 @@ from bench.changelist import (  # noqa: E402 - the path above makes bench import
     format_plan,
     measure,
     prepare_server,
+    run_facts,
     seed,
     server_connection,
     setup_django,
     shorten,
+    write_results,
 )
 
 PYTHON = sys.executable
@@ -760,7 +761,6 @@ def main():
     server = prepare_server(args.database_url, args.buffer_pool_bytes)
     setup_django(args.database_url)
 
-    import django
     from django.core.management import call_command
     from django.db import connection
 
@@ -906,15 +906,7 @@ def main():
     total = time.monotonic() - started_all
     print(f"\nWhole bench: {total / 60:.1f} min")
     output = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            "locust": locust.__version__,
-            **server,
-        },
+        **run_facts(server, locust=locust.__version__),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "seeding": seeded,
         "collectstatic_s": static_seconds,
@@ -931,9 +923,7 @@ def main():
         "slow_pages_queries": explained,
         "total_seconds": round(total, 1),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2, default=str))
-    print(f"Results written to {args.output}")
+    write_results(args.output, output)
 
 
 if __name__ == "__main__":

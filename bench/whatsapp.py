@@ -37,15 +37,12 @@ bench/README.md.
 
 import argparse
 import collections
-import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -1002,14 +999,13 @@ def main():
     for command in load["other_benches"]:
         print(f"WARNING: another benchmark is running, timings will be skewed: {command}")
 
-    from bench.changelist import prepare_server, setup_django
+    from bench.changelist import prepare_server, run_facts, setup_django, write_results
 
     fake = start_fake()
     configure_environment(fake)
     server = prepare_server(args.database_url, 0)
     setup_django(args.database_url)
 
-    import django
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -1043,14 +1039,7 @@ def main():
     total = time.monotonic() - started_all
     print(f"\nWhole bench: {total / 60:.1f} min; load average now {os.getloadavg()[0]:.2f}")
     output = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            **server,
-        },
+        **run_facts(server),
         "load_at_start": load,
         "code": git_state(),
         "options": {
@@ -1061,9 +1050,7 @@ def main():
         **results,
         "total_seconds": round(total, 1),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2, default=str))
-    print(f"Results written to {args.output}")
+    write_results(args.output, output)
 
 
 if __name__ == "__main__":
