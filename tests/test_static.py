@@ -29,3 +29,18 @@ def test_the_admin_pages_render_with_hashed_static_files(admin_client, settings,
     html = admin_client.get(reverse("admin:index")).content.decode()
     # A real file got its hashed, cacheable name.
     assert "/static/crm/dashboard." in html and "/static/crm/dashboard.css" not in html
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(admin_client, make_customer):
+    import gzip
+
+    for i in range(30):
+        make_customer(name=f"Pelanggan {i}")
+    zipped = admin_client.get("/admin/crm/customer/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    html = gzip.decompress(zipped.content).decode()
+    assert "Pelanggan 29" in html
+    plain = admin_client.get("/admin/crm/customer/")
+    assert not plain.has_header("Content-Encoding")
+    assert len(zipped.content) * 4 < len(plain.content)
