@@ -537,7 +537,6 @@ class OpportunityAdmin(
             "opts": self.model._meta,
             "columns": board_columns(opportunities),
             "filters": filters,
-            "stages": Stage.choices,
             "can_move": self.has_change_permission(request),
             "changelist_url": reverse("admin:crm_opportunity_changelist"),
         }

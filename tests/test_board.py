@@ -36,6 +36,20 @@ def test_the_board_has_a_column_per_stage_with_its_cards(admin_client, make_oppo
     assert "0 hari di tahap ini" in html
 
 
+def test_a_cards_move_form_offers_every_stage_with_its_own_selected(
+    admin_client, make_opportunity
+):
+    import re
+
+    opportunity = make_opportunity(stage=Stage.NEGOTIATION)
+    html = admin_client.get(BOARD).content.decode()
+    select = re.search(rf'<select name="stage" id="stage-{opportunity.pk}".*?</select>', html, re.S)
+    options = re.findall(r'<option value="(\w+)"( selected)?>([^<]+)</option>', select.group())
+    assert [value for value, _selected, _label in options] == Stage.values
+    assert [value for value, selected, _label in options if selected] == ["negotiation"]
+    assert ("negotiation", " selected", "Negosiasi") in options
+
+
 def test_a_card_shows_how_long_it_has_been_in_its_stage(make_opportunity):
     opportunity = make_opportunity(stage=Stage.NEGOTIATION)
     later = opportunity.stage_changed_at + datetime.timedelta(days=9, hours=2)
