@@ -81,3 +81,45 @@ def test_unhealthy_when_the_database_is_unreachable(client, db):
     assert response.json()["checks"] == {
         "database": "fail", "migrations": "fail", "worker": "fail",
     }
+
+
+def running_task(worker_id, started_at):
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.create(
+        status="RUNNING", started_at=started_at, worker_ids=[worker_id],
+        args_kwargs={"args": [1], "kwargs": {}}, task_path="tests.tasks.take_a_moment",
+        backend_name="default", run_after=started_at,
+    )
+
+
+def test_a_task_whose_worker_stopped_beating_is_marked_failed(db):
+    from django.utils.module_loading import import_string
+
+    from crm.management.commands import worker
+
+    now = timezone.now()
+    long_ago = now - datetime.timedelta(minutes=5)
+    WorkerHeartbeat.objects.create(worker_id="killed", beat_at=long_ago)
+    WorkerHeartbeat.objects.create(worker_id="alive", beat_at=now)
+    orphan = running_task("killed", long_ago)
+    busy = running_task("alive", long_ago)  # a long task of a live worker
+    unknown = running_task("plain-db-worker", long_ago)  # no heartbeat to judge by
+
+    beat("alive", now)
+
+    orphan.refresh_from_db()
+    assert orphan.status == "FAILED"
+    assert orphan.finished_at is not None
+    assert "stopped sending its heartbeat" in orphan.traceback
+    assert import_string(orphan.exception_class_path) is worker.WorkerDied
+    for task in (busy, unknown):
+        task.refresh_from_db()
+        assert task.status == "RUNNING"
+    # Every live worker's heartbeat runs the check; the second finds nothing.
+    assert worker.fail_tasks_of_dead_workers() == 0
+    # A day later the dead worker is forgotten; the live one, still beating, stays.
+    a_day_later = now + datetime.timedelta(days=1, minutes=6)
+    WorkerHeartbeat.objects.filter(worker_id="alive").update(beat_at=a_day_later)
+    assert worker.fail_tasks_of_dead_workers(a_day_later) == 0
+    assert set(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == {"alive"}
