@@ -591,7 +591,10 @@ def failed_tasks():
     from django_tasks_db.models import DBTaskResult
 
     errors = []
-    for task in DBTaskResult.objects.filter(status=TaskResultStatus.FAILED):
+    failed = DBTaskResult.objects.filter(status=TaskResultStatus.FAILED)
+    # A killed worker's task, marked failed by another worker's heartbeat, is
+    # the expected outcome of the kill (counted by killed_workers_tasks).
+    for task in failed.exclude(exception_class_path__endswith=".WorkerDied"):
         lines = task.traceback.strip().splitlines()
         # '  File "/…/crm/whatsapp/sender.py", line 337, in recover_stale_claims'
         ours = [line.strip() for line in lines if f'"{PROJECT_ROOT}/crm/' in line]
@@ -611,11 +614,19 @@ def latest_deadlock():
     return status[start:status.find("\nTRANSACTIONS\n", start)] if start >= 0 else None
 
 
+def killed_workers_tasks():
+    """Tasks marked failed because the worker running them was killed."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(exception_class_path__endswith=".WorkerDied").count()
+
+
 def task_failures():
     """Failed sending tasks, with the deadlock report when that is what killed them."""
     errors = failed_tasks()
     deadlocked = any("Deadlock" in error for error in errors)
-    return {"failed_tasks": errors, "deadlock": latest_deadlock() if deadlocked else None}
+    return {"failed_tasks": errors, "deadlock": latest_deadlock() if deadlocked else None,
+            "killed_workers_tasks": killed_workers_tasks()}
 
 
 # --- (b) Draining ---------------------------------------------------------------------
@@ -958,6 +969,10 @@ def table_rows(results):
         kinds = "; ".join(sorted({error[:120] for error in failures}))
         measured = f"{len(failures)} ({kinds})" if failures else "0"
         yield ("(b, c) sending tasks that failed", measured, "", "", "0", not failures)
+    killed = results.get("crash", {}).get("killed_workers_tasks")
+    if killed is not None:
+        yield ("(c) killed workers' tasks marked failed by a live worker's heartbeat",
+               str(killed), "", "", "(none set)", True)
     restart = results.get("crash", {}).get("restart")
     if restart:
         resumed = restart["resumed_by_itself_after_s"]
