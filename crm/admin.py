@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -85,16 +85,34 @@ class OwnedRecordsMixin:
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._check_history_access(request, object_id)
+        current = self._check_history_access(request, object_id)
+        # simple-history's version page is an editable change form that saves
+        # on POST with view permission alone. Here it may write only what the
+        # change page may: the user's own visible record, with change
+        # permission. A deleted record is never re-created from it: the owner
+        # brings customers back, with their deals and the number checked,
+        # from "Deleted customers".
+        may_revert = current is not None and self.has_change_permission(request, current)
+        if not may_revert:
+            if request.method != "GET":
+                raise PermissionDenied
+            request.crm_history_read_only = True
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def revert_disabled(self, request, obj=None):
+        return getattr(request, "crm_history_read_only", False) or super().revert_disabled(
+            request, obj
+        )
+
     def _check_history_access(self, request, object_id):
-        # The history pages look records up themselves: the same visibility
-        # as the change page, and a deleted record's history is the owner's.
-        if self.get_object(request, unquote(object_id)) is None and not sees_all_records(
-            request.user
-        ):
+        """The record as it is now (None once deleted), if ``request.user`` may
+        see its history: the history pages look records up themselves, so the
+        same visibility as the change page, and a deleted record's history is
+        for those who see every record."""
+        current = self.get_object(request, unquote(object_id))
+        if current is None and not sees_all_records(request.user):
             raise PermissionDenied
+        return current
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -103,6 +121,9 @@ class OwnedRecordsMixin:
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
+        if getattr(request, "crm_history_read_only", False):
+            # A version shown to someone who may not revert it: no inputs.
+            return [*readonly, *flatten_fieldsets(self.get_fieldsets(request, obj))]
         if not sees_all_records(request.user):
             readonly.append("owner")  # nor give a record away out of their sight
         return readonly
