@@ -9,6 +9,11 @@
 
 The password reaches the MySQL tools through the environment, never the
 command line (where ``ps`` would show it).
+
+A backup holds password hashes, every customer and (on MySQL) live
+sessions, so only its owner may read it: it is written to a temporary file
+created with mode 0600 (whatever the umask) and renamed into place when
+complete. A failed backup leaves no partial file, nor replaces a good one.
 """
 
 import gzip
@@ -16,14 +21,16 @@ import io
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from django.core.management import call_command
 from django.db import connections
 
 # Rebuilt by migrate, or not worth keeping: content types and permissions
-# are matched by natural key; sessions only log people out.
-DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission", "sessions", "admin.logentry"]
+# are matched by natural key; sessions only log people out. The admin log
+# is kept, its content types referred to by natural key too.
+DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission", "sessions"]
 
 
 class BackupError(Exception):
@@ -50,28 +57,43 @@ def default_file_name(using="default"):
 
 
 def backup(path, using="default"):
-    """Write the database ``using`` to ``path`` (gzip-compressed)."""
+    """Write the database ``using`` to ``path`` (gzip-compressed, mode 0600)."""
     path = Path(path)
-    settings_dict = connections[using].settings_dict
-    if _is_mysql(using):
-        command, environment = _mysql_command("mysqldump", settings_dict)
-        command += ["--single-transaction", "--routines", "--triggers", settings_dict["NAME"]]
-        with gzip.open(path, "wb") as output:
-            dump = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=environment)
-            shutil.copyfileobj(dump.stdout, output)
-            errors = dump.stderr.read().decode(errors="replace")
-            if dump.wait() != 0:
-                raise BackupError(f"mysqldump failed: {errors.strip()}")
-    else:
-        text = io.StringIO()
-        call_command(
-            "dumpdata", format="xml", natural_foreign=True,
-            exclude=DUMPDATA_EXCLUDE, database=using, stdout=text,
-        )
-        with gzip.open(path, "wt", encoding="utf-8") as output:
-            output.write(text.getvalue())
+    # mkstemp creates the file readable by its owner only, before any byte.
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
+    try:
+        with open(descriptor, "wb") as raw, gzip.GzipFile(path.name, "wb", fileobj=raw) as output:
+            if _is_mysql(using):
+                _mysqldump(output, connections[using].settings_dict)
+            else:
+                _dumpdata(output, using)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
     return path
+
+
+def _mysqldump(output, settings_dict):
+    command, environment = _mysql_command("mysqldump", settings_dict)
+    command += ["--single-transaction", "--routines", "--triggers", settings_dict["NAME"]]
+    dump = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=environment)
+    shutil.copyfileobj(dump.stdout, output)
+    errors = dump.stderr.read().decode(errors="replace")
+    if dump.wait() != 0:
+        raise BackupError(f"mysqldump failed: {errors.strip()}")
+
+
+def _dumpdata(output, using):
+    text = io.StringIO()
+    call_command(
+        "dumpdata", format="xml", natural_foreign=True,
+        exclude=DUMPDATA_EXCLUDE, database=using, stdout=text,
+    )
+    output.write(text.getvalue().encode("utf-8"))
 
 
 def restore(path, using="default"):

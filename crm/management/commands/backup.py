@@ -18,6 +18,6 @@ class Command(BaseCommand):
             output = backups.default_file_name(database).replace("backup", f"backup-{stamp}")
         try:
             path = backups.backup(output, using=database)
-        except backups.BackupError as error:
+        except (backups.BackupError, OSError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"Backup written to {path}")
