@@ -9,3 +9,5 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Connects the signals that keep the dashboard's rollups in step.
         from crm import rollups  # noqa: F401
+        # Registers the deployment checks (manage.py check --deploy).
+        from crm import checks  # noqa: F401
