@@ -4,12 +4,23 @@ from django.contrib import admin
 from django.urls import reverse
 
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
+from crm.lookups import ComparisonLookupsOnlyMixin
 from crm.models import Opportunity
 from crm.roles import sees_all_records, visible_opportunities
 
 
 class CrmAdminSite(admin.AdminSite):
     """The admin, with the closing-rate dashboard on its index page."""
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every model admin, ours and the libraries' (users, login
+        # protection, tasks), takes only comparison lookups from the URL.
+        admin_class = admin_class or admin.ModelAdmin
+        guarded = type(
+            admin_class.__name__, (ComparisonLookupsOnlyMixin, admin_class),
+            {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+        )
+        super().register(model_or_iterable, guarded, **options)
 
     def index(self, request, extra_context=None):
         extra_context = extra_context or {}
