@@ -134,6 +134,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         "CHARSET": "utf8mb4",
         "COLLATION": "utf8mb4_unicode_ci",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # Write-ahead log: pages and the worker keep reading while an
+            # import or its undo writes (in the default rollback journal every
+            # reader got "database is locked" for the whole write).
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # A writer waits its turn, up to this many seconds, instead of
+            # failing at once. IMMEDIATE takes the write lock when a
+            # transaction starts: a deferred one that read first could not
+            # wait for it, and failed when another write had committed meanwhile.
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -393,11 +408,20 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "crm.logs.JSONFormatter"},
     },
+    # The webhook's URL carries its token: masked in every line (crm/logs.py).
+    "filters": {"mask_secrets": {"()": "crm.logs.MaskSecretsFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("LOG_FORMAT", default="text"),
+            "filters": ["mask_secrets"],
         }
+    },
+    "loggers": {
+        # Without these, Django's own handlers (the development console, mail
+        # to ADMINS, runserver's request lines) would write records unmasked.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": ["console"], "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
