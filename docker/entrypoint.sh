@@ -27,6 +27,7 @@ case "$role" in
             --bind "$BIND" \
             --workers "$WEB_CONCURRENCY" \
             --access-logfile - \
+            --config python:project.gunicorn_conf \
             --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
             --timeout "${GUNICORN_TIMEOUT:-60}"
         ;;
