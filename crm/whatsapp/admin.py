@@ -78,7 +78,10 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
                 text, by=request.user, customers=customers, opportunities=opportunities,
                 template=form.cleaned_data["template"],
             )
-            model_admin.message_user(request, _queued_message(batch), messages.SUCCESS)
+            model_admin.message_user(
+                request, _queued_message(batch),
+                messages.SUCCESS if batch.queued_count else messages.WARNING,
+            )
             return None
         plan = sender.plan_messages(text, customers=customers, opportunities=opportunities)
         # Show the text the template filled in, ready to edit.
@@ -108,6 +111,9 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
 
 
 def _queued_message(batch):
+    if not batch.queued_count and not batch.skipped_count:
+        return gettext("No WhatsApp message was queued: none of the selected records is "
+                       "yours to message.")
     text = ngettext(
         "%(count)d WhatsApp message queued; it is sent in the background.",
         "%(count)d WhatsApp messages queued; they are sent in the background.",
@@ -172,13 +178,24 @@ def status_badge(status, label):
     )
 
 
+class BatchListFilter(admin.RelatedFieldListFilter):
+    """The message log's batch filter lists the batches the user may see
+    (MessageBatchAdmin's rule): a salesperson's own, not everyone's texts."""
+
+    def field_choices(self, field, request, model_admin):
+        batches = MessageBatch.objects.order_by("-pk")
+        if not sees_all_records(request.user):
+            batches = batches.filter(created_by=request.user)
+        return [(batch.pk, str(batch)) for batch in batches]
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at", "customer", "whatsapp", "status_label", "attempts", "short_text",
         "batch", "sent_at", "error",
     ]
-    list_filter = ["status", "batch"]
+    list_filter = ["status", ("batch", BatchListFilter)]
     list_prefetch_related = ["customer", "batch"]
     search_fields = ["phone", "gateway_id"]
     search_help_text = _("WhatsApp number in any format, or the gateway's message id.")

@@ -132,10 +132,15 @@ def plan_messages(text, *, customers=None, opportunities=None):
 def queue_messages(text, *, by, customers=None, opportunities=None, template=None):
     """Write one queued message per recipient, in one transaction; return the batch.
 
-    Sending starts once the transaction commits.
+    Sending starts once the transaction commits. When no one can receive the
+    message the batch is returned unsaved, with its skipped count: a send
+    that did nothing leaves no record in the log.
     """
     check_placeholders(text, for_opportunities=opportunities is not None)
     rows, _prefix, eligible, _skips = _split(customers, opportunities)
+    if not rows.filter(eligible).exists():
+        return MessageBatch(created_by=by, template=template, text=text, queued_count=0,
+                            skipped_count=rows.count())
     now = timezone.now()
     with transaction.atomic():
         batch = MessageBatch.objects.create(created_by=by, template=template, text=text)
