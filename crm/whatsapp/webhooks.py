@@ -7,9 +7,11 @@ every update is idempotent, and ids we never sent are ignored.
 
 import json
 import logging
+import re
+from itertools import accumulate
 
 from django.conf import settings
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +27,45 @@ logger = logging.getLogger("crm.whatsapp")
 STOP_WORDS = {"stop", "berhenti"}
 _STATES = {"success": "delivered", "fail": "failed"}
 
+# KirimWA's reports are a few hundred bytes, two levels deep. Anything much
+# larger or deeper is refused before it is parsed: json.loads of 100,000
+# nested brackets raised RecursionError (a 500).
+MAX_BODY_BYTES = 64 * 1024
+MAX_NESTING = 20
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_DEPTH_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
+
+# The fields read from each kind of report, and the JSON types they may have
+# (None, the JSON null, stands for "absent").
+_FIELD_TYPES = {
+    "send_message_response": {"id": (str,), "status": (str,), "message": (str, type(None))},
+    "incoming_message": {"payload": (dict,)},
+}
+_INCOMING_TYPES = {"sender": (str,), "text": (str, type(None)),
+                   "is_group_message": (bool, type(None))}
+
+
+def nesting_depth(body):
+    """How deep ``body`` (JSON bytes) nests objects and arrays, strings aside."""
+    structure = _JSON_STRING.sub(b"", body)
+    return max(accumulate(_DEPTH_STEP.get(byte, 0) for byte in structure), default=0)
+
+
+def _shape_error(payload):
+    """Why ``payload`` is not a report we can read, or None if it is."""
+    kind = payload.get("webhook_type")
+    if not isinstance(kind, str):
+        return "webhook_type must be a string"
+    for name, types in _FIELD_TYPES.get(kind, {}).items():
+        if name in payload and not isinstance(payload[name], types):
+            return f"{name} has the wrong type"
+    if kind == "incoming_message":
+        inner = payload.get("payload") or {}
+        for name, types in _INCOMING_TYPES.items():
+            if name in inner and not isinstance(inner[name], types):
+                return f"payload.{name} has the wrong type"
+    return None
+
 
 @csrf_exempt  # called by KirimWA's servers, authenticated by the token in the URL
 @require_POST
@@ -32,12 +73,20 @@ def kirimwa_webhook(request, token):
     expected = settings.KIRIMWA_WEBHOOK_TOKEN
     if not expected or not constant_time_compare(token, expected):
         raise Http404
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        return HttpResponse("too large", status=413)
+    body = request.body
+    if nesting_depth(body) > MAX_NESTING:
+        return HttpResponseBadRequest("nested too deep")
     try:
-        payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return HttpResponseBadRequest("not JSON")
     if not isinstance(payload, dict):
         return HttpResponseBadRequest("not a JSON object")
+    problem = _shape_error(payload)
+    if problem:
+        return HttpResponseBadRequest(problem)
     kind = payload.get("webhook_type")
     if kind == "send_message_response":
         _delivery_report(payload)
