@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/import.py
 	$(PY) bench/load.py
 	$(PY) bench/whatsapp.py
+	$(PY) bench/security.py
 
 # The README's screenshots (docs/screenshots/), from the demo data in a throwaway
 # SQLite database served on a free port; needs Chromium at /usr/bin/chromium.

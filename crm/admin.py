@@ -43,7 +43,13 @@ from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
 from crm.search import search_customers, search_opportunities
-from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, import_template_workbook
+from crm.spreadsheets import (
+    SpreadsheetCSV,
+    SpreadsheetRefused,
+    SpreadsheetXLS,
+    SpreadsheetXLSX,
+    import_template_workbook,
+)
 from crm.whatsapp.admin import (
     ReadOnlyAdminMixin,
     SendWhatsAppMixin,
@@ -170,7 +176,7 @@ class OpportunityInline(admin.TabularInline):
 class SpreadsheetAdminMixin:
     """Import and export through our resources, formats, forms and limits."""
 
-    import_formats = [SpreadsheetCSV, XLSX, SpreadsheetXLS]
+    import_formats = [SpreadsheetCSV, SpreadsheetXLSX, SpreadsheetXLS]
     export_formats = [CSV, XLSX]
     import_form_class = SpreadsheetImportForm
     confirm_form_class = SpreadsheetConfirmImportForm
@@ -189,32 +195,50 @@ class SpreadsheetAdminMixin:
             return super().process_import(request, **kwargs)
         except FileNotFoundError:
             # Confirmed twice (a double tap) or after the upload expired.
-            self.message_user(
-                request,
-                gettext("This upload is no longer available: it was imported already, or it "
-                  "expired. Upload the file again."),
-                messages.ERROR,
-            )
-            app_label, model_name = self.get_model_info()
-            return redirect(
-                reverse(f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name)
-            )
+            message = gettext("This upload is no longer available: it was imported already, "
+                              "or it expired. Upload the file again.")
+        except SpreadsheetRefused as error:
+            # Read within the limits at the preview, but not now (a busy server).
+            message = str(error)
+        finally:
+            # Imported, refused or failed: the stored copy will not be read
+            # again (the library removes it only after a successful import).
+            if request.method == "POST" and self.has_import_permission(request):
+                self.remove_upload(request.POST.get("import_file_name"))
+        self.message_user(request, message, messages.ERROR)
+        app_label, model_name = self.get_model_info()
+        return redirect(
+            reverse(f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name)
+        )
 
     def import_action(self, request, **kwargs):
-        response = super().import_action(request, **kwargs)
-        context = getattr(response, "context_data", None) or {}
-        form = context.get("form")
-        upload = form.cleaned_data.get("import_file") if form is not None and form.is_bound \
-            and hasattr(form, "cleaned_data") else None
-        if upload is not None and not context.get("confirm_form"):
-            # No confirmation will follow (the file had errors): the uploaded
-            # copy is not needed, and must not pile up on the server's disk.
-            name = getattr(upload, "tmp_storage_name", None)
-            if name:
-                self.get_tmp_storage_class()(
-                    name=name, **self.get_tmp_storage_class_kwargs()
-                ).remove()
-        return response
+        confirmable = False
+        try:
+            response = super().import_action(request, **kwargs)
+            confirmable = bool((getattr(response, "context_data", None) or {}).get("confirm_form"))
+            return response
+        finally:
+            if not confirmable:
+                # No confirmation will follow (the file was refused, unreadable
+                # or had errors, or reading it failed): its stored copy, up to
+                # 13.5 MB in the database, goes now, not when it expires.
+                upload = request.FILES.get("import_file")
+                self.remove_upload(getattr(upload, "tmp_storage_name", None))
+
+    def remove_upload(self, name):
+        """Delete the stored copy of an upload, if there is one by that name."""
+        if name:
+            self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        # The library's message names the exception's class ("'BadZipFile'
+        # encountered…"); users get a sentence, and ours say which limit.
+        if isinstance(e, SpreadsheetRefused):
+            message = str(e)
+        else:
+            message = gettext("The file could not be read. Check that the format chosen is "
+                              "the file's, and that a spreadsheet program saved it.")
+        form.add_error("import_file", message)
 
     def import_template_view(self, request):
         """An XLSX with the expected headers and two example rows, to fill in."""

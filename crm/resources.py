@@ -143,9 +143,14 @@ class SpreadsheetResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         limit = settings.IMPORT_MAX_ROWS
         if len(dataset) > limit:
+            # Our readers stop at the limit; this is for datasets from
+            # elsewhere. The library goes on to the rows after this error:
+            # without rows it has none to go on to.
+            rows = len(dataset)
+            dataset.wipe()
             raise ValidationError(
                 _("The file has %(rows)s rows; at most %(limit)s can be imported at once.")
-                % {"rows": len(dataset), "limit": limit}
+                % {"rows": rows, "limit": limit}
             )
         dataset.headers = self.recognised_headers(dataset.headers or [])
         self.user = kwargs.get("user")

@@ -8,11 +8,19 @@ Indonesian or English, in any case and spacing.
 
 import csv
 import datetime
+import io
+import itertools
 import re
+import time
 import uuid
+import zipfile
 
 import tablib
+from django.conf import settings
 from django.core.cache import caches
+from django.db import connections, router
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from import_export.formats import base_formats
 from import_export.tmp_storages import CacheStorage
 
@@ -22,6 +30,87 @@ CSV_DELIMITERS = ",;\t"
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# Reading limits besides settings.IMPORT_MAX_*: Excel's own longest cell, and
+# far more columns than any of our imports has fields (a row's width costs
+# memory for every row, even when its cells are empty).
+MAX_CELL_CHARS = 32_767
+MAX_COLUMNS = 100
+# Members of a real .xlsx compress about 5-12x (a 100,000-row sheet: 11x); a
+# zip bomb 1,000x. Only members past 1 MB are judged: small ones cost nothing.
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_FROM_BYTES = 1024 * 1024
+
+
+class SpreadsheetRefused(ValueError):
+    """A file past one of the import's limits, or unreadable; the message is
+    a sentence for the user."""
+
+
+def _number(value):
+    return formats.number_format(value, force_grouping=True)
+
+
+def read_rows(rows, from_csv=False):
+    """A Dataset of ``rows`` (header first), stopping at the import's limits.
+
+    Rows are counted while they are read, so a file past IMPORT_MAX_ROWS is
+    refused after that many rows, not after all of them; so is a file still
+    being read after IMPORT_READ_SECONDS. Columns are those of the header
+    row, and shorter rows are padded. From a CSV, blank lines are skipped (as
+    tablib does) and a row longer than the header is refused (a stray
+    delimiter shifted its cells). From a workbook every row is kept, so the
+    row numbers are the sheet's, and cells of unnamed columns, which no
+    field could take, are dropped.
+    """
+    max_rows = settings.IMPORT_MAX_ROWS
+    deadline = time.monotonic() + settings.IMPORT_READ_SECONDS
+    dataset = tablib.Dataset()
+    width = None
+    count = 0
+    for number, row in enumerate(rows, 1):
+        if number % 1000 == 1 and time.monotonic() >= deadline:
+            raise SpreadsheetRefused(
+                _("The file took longer than %(seconds)s seconds to read. Split it into "
+                  "smaller files.") % {"seconds": settings.IMPORT_READ_SECONDS}
+            )
+        if not row and from_csv:
+            continue
+        row = list(row)
+        if width is None:
+            while row and row[-1] in (None, ""):
+                row.pop()
+            if len(row) > MAX_COLUMNS:
+                raise SpreadsheetRefused(
+                    _("The file has more than %(limit)s columns.") % {"limit": MAX_COLUMNS}
+                )
+            width = len(row)
+        elif len(row) > width:
+            if from_csv and any(cell not in (None, "") for cell in row[width:]):
+                raise SpreadsheetRefused(
+                    _("Row %(row)s has more cells than the header row. Is there a comma or "
+                      "semicolon in a cell without quotes?") % {"row": number}
+                )
+            del row[width:]
+        else:
+            row.extend(["" if from_csv else None] * (width - len(row)))
+        for cell in row:
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                raise SpreadsheetRefused(
+                    _("Row %(row)s has a cell longer than %(limit)s characters.")
+                    % {"row": number, "limit": _number(MAX_CELL_CHARS)}
+                )
+        if count == 0:
+            dataset.headers = row
+        elif count > max_rows:
+            raise SpreadsheetRefused(
+                _("The file has more than %(limit)s rows; at most %(limit)s can be imported "
+                  "at once.") % {"limit": _number(max_rows)}
+            )
+        else:
+            dataset.append(row)
+        count += 1
+    return dataset
 
 
 def decode_text(data):
@@ -59,7 +148,65 @@ class SpreadsheetCSV(base_formats.CSV):
         text = decode_text(in_stream)
         if not text.strip():
             return tablib.Dataset()
-        return tablib.import_set(text, format="csv", delimiter=sniff_delimiter(text))
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+        try:
+            return read_rows(rows, from_csv=True)
+        except csv.Error as error:
+            raise SpreadsheetRefused(
+                _("The file could not be read as CSV (row %(row)s).") % {"row": rows.line_num}
+            ) from error
+
+
+class SpreadsheetXLSX(base_formats.XLSX):
+    """Excel's .xlsx, streamed from a file whose unpacked size was checked first.
+
+    An .xlsx is a zip of XML: 1 MB can unpack to a 1 GB cell, which the stock
+    reader holds in memory whole (a worker went from 417 MB to 2.38 GB). The
+    zip's own listing of sizes is checked before anything is unpacked; the
+    zip module never unpacks more than the size listed (past it, the
+    member's checksum fails).
+    """
+
+    def create_dataset(self, in_stream):
+        import openpyxl
+
+        check_unpacked_size(in_stream)
+        # read_only: rows are parsed one by one as they are asked for;
+        # defusedxml (installed) refuses the XML entity bombs.
+        book = openpyxl.load_workbook(
+            io.BytesIO(in_stream), read_only=True, data_only=True, keep_links=False
+        )
+        try:
+            sheet = book.active
+            # The file's own <dimension> may claim a million rows of 16,384
+            # columns, which openpyxl would fill in with empty cells.
+            sheet.reset_dimensions()
+            return read_rows(sheet.iter_rows(values_only=True))
+        finally:
+            book.close()
+
+
+def check_unpacked_size(data):
+    """Refuse an .xlsx (zip) whose members unpack past IMPORT_MAX_UNPACKED_MB,
+    or unpack as only a zip bomb does."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as error:
+        raise SpreadsheetRefused(_("The file is not an .xlsx workbook.")) from error
+    limit_mb = settings.IMPORT_MAX_UNPACKED_MB
+    too_big = sum(member.file_size for member in members) > limit_mb * 1024 * 1024
+    bomb = any(
+        member.file_size > ZIP_RATIO_FROM_BYTES
+        and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+    if too_big or bomb:
+        raise SpreadsheetRefused(
+            _("The workbook unpacks to more than %(limit)s MB, or is packed like an attack "
+              "(a zip bomb). Save it again from your spreadsheet program, or split it.")
+            % {"limit": limit_mb}
+        )
 
 
 class SpreadsheetXLS(base_formats.XLS):
@@ -73,17 +220,18 @@ class SpreadsheetXLS(base_formats.XLS):
         import xlrd
 
         try:
-            book = xlrd.open_workbook(file_contents=in_stream)
+            book = xlrd.open_workbook(file_contents=in_stream, on_demand=True)
         except xlrd.XLRDError as error:
             raise ValueError(str(error)) from error
         sheet = book.sheet_by_index(0)
-        dataset = tablib.Dataset()
         if sheet.nrows == 0:
-            return dataset
-        dataset.headers = [str(cell.value).strip() for cell in sheet.row(0)]
-        for index in range(1, sheet.nrows):
-            dataset.append([_xls_value(cell, book.datemode) for cell in sheet.row(index)])
-        return dataset
+            return tablib.Dataset()
+        rows = (
+            [_xls_value(cell, book.datemode) for cell in sheet.row(index)]
+            for index in range(1, sheet.nrows)
+        )
+        header = [str(cell.value).strip() for cell in sheet.row(0)]
+        return read_rows(itertools.chain([header], rows))
 
 
 def _xls_value(cell, datemode):
@@ -150,6 +298,10 @@ class SharedUploadStorage(CacheStorage):
     def save(self, data):
         if not self.name:
             self.name = uuid.uuid4().hex
+        # Django's DatabaseCache deletes expired rows only once MAX_ENTRIES
+        # is passed: abandoned previews' files (up to 13.5 MB each) would
+        # stay in the table until then.
+        purge_expired_uploads()
         self._cache().set(self.CACHE_PREFIX + self.name, data)
 
     def read(self):
@@ -162,3 +314,19 @@ class SharedUploadStorage(CacheStorage):
 
     def remove(self):
         self._cache().delete(self.CACHE_PREFIX + self.name)
+
+
+def purge_expired_uploads():
+    """Delete the uploads whose time in the import_uploads cache ran out;
+    returns how many. The table has Django's createcachetable layout, with
+    an index on ``expires``."""
+    cache = caches["import_uploads"]
+    connection = connections[router.db_for_write(cache.cache_model_class)]
+    table = connection.ops.quote_name(settings.CACHES["import_uploads"]["LOCATION"])
+    now = timezone.now().replace(microsecond=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE expires < %s",
+            [connection.ops.adapt_datetimefield_value(now)],
+        )
+        return cursor.rowcount

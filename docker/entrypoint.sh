@@ -19,6 +19,9 @@ prepare() {
     "$PYTHON" manage.py migrate_once --timeout "${MIGRATE_WAIT_SECONDS:-600}"
 }
 
+# gunicorn has no request-body limit: the app answers 413 to a too-large
+# body before reading it (crm.middleware.RequestBodyLimitMiddleware), and the
+# proxy in front should too (README, "Deploying with Docker").
 role="${1:-web}"
 case "$role" in
     web)

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses a too-large request (413) before anything reads its body.
+    "crm.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed for phones on mobile data: a 100-row list is 110 KB of
@@ -242,11 +244,17 @@ CACHES = {
     # in the database so every web process and machine sees them (table
     # created by migration crm 0008). A 10 MB file is ~13.5 MB stored: keep
     # MySQL's max_allowed_packet above that (MariaDB's default is 16 MB).
+    # A file is removed once imported or refused; expired ones whenever
+    # another is stored (crm.spreadsheets.purge_expired_uploads).
     "import_uploads": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "crm_import_upload",
-        "TIMEOUT": 24 * 60 * 60,  # an abandoned preview's file goes after a day
-        "OPTIONS": {"MAX_ENTRIES": 1000},
+        # A preview is confirmed within minutes; after two hours the user is
+        # asked to upload the file again.
+        "TIMEOUT": 2 * 60 * 60,
+        # At most ~1.35 GB of previews waiting at once; past that Django
+        # deletes a third of them (1,000 allowed ~13 GB).
+        "OPTIONS": {"MAX_ENTRIES": 100},
     },
 }
 
@@ -259,8 +267,15 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=10)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
-# Requests carrying an upload may be as big as the largest allowed file.
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_UPLOAD_MB * 1024 * 1024)
+# An .xlsx is zipped XML: a 100,000-row, 8-column sheet unpacks to 47 MB; a
+# 1 MB zip bomb to 1 GB. Checked before the workbook is opened.
+IMPORT_MAX_UNPACKED_MB = env.int("IMPORT_MAX_UNPACKED_MB", default=100)
+# Reading a file stops after this long (gunicorn kills a request at 60 s).
+IMPORT_READ_SECONDS = env.int("IMPORT_READ_SECONDS", default=30)
+# Django's default: form data besides files. It is also the body limit of
+# every page but the import's (crm.middleware.RequestBodyLimitMiddleware),
+# whose limit is IMPORT_MAX_UPLOAD_MB and a little.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Security ---------------------------------------------------------------
 
