@@ -2,7 +2,9 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +23,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm.admin_input import is_value_of
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
@@ -292,6 +295,22 @@ class SpreadsheetAdminMixin:
             )
         return resource_kwargs
 
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            # The list's filters come along in the address; a value that is
+            # not one (?created_at__gte=x) fails like on the list itself,
+            # which redirects too.
+            self.message_user(request, gettext(
+                "Nothing was exported: the list's filters in the address are not valid. "
+                "Choose the filters on the list again."
+            ), messages.ERROR)
+            app_label, model_name = self.get_model_info()
+            return redirect(reverse(
+                f"admin:{app_label}_{model_name}_changelist", current_app=self.admin_site.name
+            ))
+
 
 @admin.register(Customer)
 class CustomerAdmin(
@@ -548,6 +567,9 @@ class OpportunityAdmin(
             # Only customers the user may see can be picked (autocomplete
             # shows no others; a posted id of another's customer is refused).
             kwargs["queryset"] = visible_customers(request.user, Customer.objects.all())
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # The pipeline board
@@ -616,11 +638,22 @@ class OpportunityAdmin(
     def _board_return_url(self, request):
         """Back to the board the move came from (its filters kept), never off-site."""
         target = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(
+        # Only a path: redirect() would take "foo" for a URL pattern's name.
+        if target.startswith("/") and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             return target
         return reverse("admin:crm_opportunity_board")
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete, showing a posted value that is no id (customer=abc)
+    as nothing chosen: Django's looks it up in the table, which raises (a 500)
+    when the page is shown again with the form's errors."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.target_field
+        return super().optgroups(name, [v for v in value if is_value_of(target, v)], attr)
 
 
 class BoardFilterForm(forms.Form):

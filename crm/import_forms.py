@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.forms import ConfirmImportForm, ImportForm
@@ -30,3 +31,27 @@ class SpreadsheetImportForm(ImportForm):
 
 class SpreadsheetConfirmImportForm(ConfirmImportForm):
     skip_invalid_rows = forms.BooleanField(required=False, widget=forms.HiddenInput())
+    # The preview's upload, format and resource, signed: the confirmation
+    # reads the upload as the preview did. A format changed in between would
+    # read a CSV as XLSX and fail inside the library (a 500).
+    signature = forms.CharField(widget=forms.HiddenInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and self.initial.get("import_file_name"):
+            self.initial["signature"] = _signature(self.initial)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not constant_time_compare(cleaned.get("signature") or "", _signature(cleaned)):
+            raise forms.ValidationError(
+                _("This confirmation was changed after the preview. Upload the file again.")
+            )
+        return cleaned
+
+
+def _signature(values):
+    text = "\n".join(
+        str(values.get(name) or "") for name in ("import_file_name", "format", "resource")
+    )
+    return salted_hmac("crm.import_forms.SpreadsheetConfirmImportForm", text).hexdigest()

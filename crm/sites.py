@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.urls import reverse
 
+from crm.admin_input import CheckedInputMixin
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
 from crm.lookups import ComparisonLookupsOnlyMixin
 from crm.models import Opportunity
@@ -14,10 +15,11 @@ class CrmAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         # Every model admin, ours and the libraries' (users, login
-        # protection, tasks), takes only comparison lookups from the URL.
+        # protection, tasks), takes only comparison lookups from the URL,
+        # and checks what Django's admin takes unchecked (crm/admin_input.py).
         admin_class = admin_class or admin.ModelAdmin
         guarded = type(
-            admin_class.__name__, (ComparisonLookupsOnlyMixin, admin_class),
+            admin_class.__name__, (ComparisonLookupsOnlyMixin, CheckedInputMixin, admin_class),
             {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
         )
         super().register(model_or_iterable, guarded, **options)
