@@ -54,7 +54,8 @@ def nesting_depth(body):
 def _shape_error(payload):
     """Why ``payload`` is not a report we can read, or None if it is."""
     kind = payload.get("webhook_type")
-    if not isinstance(kind, str):
+    if kind is not None and not isinstance(kind, str):
+        # Absent is a report of no kind we read (ignored, like unknown kinds).
         return "webhook_type must be a string"
     for name, types in _FIELD_TYPES.get(kind, {}).items():
         if name in payload and not isinstance(payload[name], types):
