@@ -592,10 +592,10 @@ class OpportunityAdmin(
     def board_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        filters = BoardFilterForm(request.GET)
+        filters = BoardFilterForm(request.GET, user=request.user)
         opportunities = self.get_queryset(request)
         if filters.is_valid():
-            if filters.cleaned_data["owner"]:
+            if filters.cleaned_data.get("owner"):
                 opportunities = opportunities.filter(owner=filters.cleaned_data["owner"])
             opportunities = search_opportunities(opportunities, filters.cleaned_data["q"])
         context = {
@@ -673,6 +673,12 @@ class BoardFilterForm(forms.Form):
             "type": "search",
         }),
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sees_all_records(user):
+            # A salesperson's board shows only their deals: no one else to pick.
+            del self.fields["owner"]
 
 
 class BoardMoveForm(forms.Form):
