@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from crm.admin_input import is_value_of
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
+from crm.contacts import SpreadsheetVCF
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
@@ -332,6 +333,8 @@ class CustomerAdmin(
     readonly_fields = ["recent_messages"]
     inlines = [OpportunityInline]
     resource_classes = [CustomerResource]
+    # Customers also come from phones' contacts (.vcf); opportunities do not.
+    import_formats = [*SpreadsheetAdminMixin.import_formats, SpreadsheetVCF]
     actions = [send_whatsapp]
     change_form_template = "admin/crm/customer/change_form.html"
 

@@ -7,6 +7,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from crm.contacts import SpreadsheetVCF, looks_like_vcard
+from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, SpreadsheetXLSX
+
 SKIP_INVALID_ROWS_LABEL = gettext_lazy("Import only the valid rows")
 SKIP_INVALID_ROWS_HELP = gettext_lazy(
     "Without this, a file with any invalid row imports nothing, so you can fix the "
@@ -14,10 +17,42 @@ SKIP_INVALID_ROWS_HELP = gettext_lazy(
 )
 
 
+AUTOMATIC_FORMAT_LABEL = gettext_lazy("Automatic (from the file's content)")
+
+# An .xls workbook is an OLE2 compound file.
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def detect_format(data, filename=""):
+    """The format class of a file, from its first bytes (``data``): an .xlsx
+    is a zip, an .xls an OLE2 file, a vCard starts BEGIN:VCARD; the rest is
+    read as CSV. The name counts only for a .vcf that is not plainly one."""
+    if data.startswith(b"PK\x03\x04"):
+        return SpreadsheetXLSX
+    if data.startswith(OLE2_SIGNATURE):
+        return SpreadsheetXLS
+    if looks_like_vcard(data) or str(filename).lower().endswith(".vcf"):
+        return SpreadsheetVCF
+    return SpreadsheetCSV
+
+
 class SpreadsheetImportForm(ImportForm):
     skip_invalid_rows = forms.BooleanField(
         label=SKIP_INVALID_ROWS_LABEL, help_text=SKIP_INVALID_ROWS_HELP, required=False
     )
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = list(formats)
+        # The format is found from the file's content unless the user picks
+        # one. The library's script would pick it by the file name's
+        # extension as soon as a file is chosen: left out.
+        field = self.fields["format"]
+        field.required = False
+        field.choices = [("", AUTOMATIC_FORMAT_LABEL)] + [
+            choice for choice in field.choices if choice[0] != ""
+        ]
+        field.widget.attrs.pop("class", None)
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
@@ -27,6 +62,24 @@ class SpreadsheetImportForm(ImportForm):
                 _("The file is larger than %(limit)s MB.") % {"limit": limit_mb}
             )
         return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("import_file")
+        if upload is not None and not cleaned.get("format"):
+            # Resolved before the preview stores the upload: the confirmation
+            # is signed with the format actually read.
+            upload.seek(0)
+            found = detect_format(upload.read(4096), upload.name)
+            upload.seek(0)
+            index = next((i for i, f in enumerate(self.formats) if issubclass(f, found)), None)
+            if index is None:
+                self.add_error("import_file", _(
+                    "This is a contacts file (vCard). Import it under Customers."
+                ) if found is SpreadsheetVCF else _("This kind of file cannot be imported here."))
+            else:
+                cleaned["format"] = str(index)
+        return cleaned
 
 
 class SpreadsheetConfirmImportForm(ConfirmImportForm):

@@ -20,6 +20,7 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import RowResult
 
+from crm.contacts import take_skip_reasons
 from crm.imports import record_import
 from crm.models import Customer, Opportunity, Stage, refresh_search_text
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
@@ -102,10 +103,13 @@ CUSTOMER_HEADERS = {
     "name": ["Nama", "Name", "Nama Pelanggan", "Pelanggan", "Customer", "Full Name"],
     "phone": [
         "No HP", "No. HP / WA", "No HP WA", "No WA", "Nomor HP", "Nomor WhatsApp", "HP", "WA",
-        "WhatsApp", "Telepon", "Telp", "Phone", "Phone Number", "Mobile",
+        "WhatsApp", "Telepon", "Telp", "Phone", "Phone Number", "Mobile", "Mobile Phone",
     ],
-    "email": ["Email", "E-mail", "Surel"],
-    "business_name": ["Nama Usaha", "Usaha", "Toko", "Perusahaan", "Business", "Company"],
+    "email": ["Email", "E-mail", "Surel", "E-mail Address", "Email Address"],
+    "business_name": [
+        "Nama Usaha", "Usaha", "Toko", "Perusahaan", "Business", "Company",
+        "Organization Name", "Organization 1 - Name",
+    ],
     "address": ["Alamat", "Address"],
     "city": ["Kota", "Kabupaten/Kota", "City"],
     "source": ["Sumber", "Source"],
@@ -334,6 +338,22 @@ class CustomerResource(SpreadsheetResource):
         ["Pak Darto", "0857-1111-2222", "", "Batik Darto", "Jl. Kenanga 5", "Wlingi",
          "Rekomendasi", ""],
     ]
+
+    def before_import(self, dataset, **kwargs):
+        # Contacts from Google, Outlook or a phone (crm/contacts.py).
+        self.skipped_contacts = take_skip_reasons(dataset)
+        super().before_import(dataset, **kwargs)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        reason = getattr(self, "skipped_contacts", {}).get(kwargs["row_number"])
+        if reason is None:
+            return super().import_row(row, instance_loader, **kwargs)
+        row_result = self.get_row_result_class()()
+        row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+        row_result.skipped_errors = ValidationError(reason)
+        row_result.spreadsheet_row = kwargs["row_number"] + 1  # header is row 1
+        row_result.diff = [row.get(header, "") for header in self.get_diff_headers()]
+        return row_result
 
     def get_instance(self, instance_loader, row):
         # A blank or invalid number identifies nobody: the row is a new
