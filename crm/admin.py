@@ -8,7 +8,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -30,10 +30,12 @@ from crm.contacts import SpreadsheetVCF
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
+from crm import import_jobs
 from crm.imports import revert_import
 from crm.models import (
     Customer,
     DeletedCustomer,
+    ImportJob,
     ImportRecord,
     Opportunity,
     Payment,
@@ -195,6 +197,10 @@ class SpreadsheetAdminMixin:
         return initial
 
     def process_import(self, request, **kwargs):
+        if request.method == "POST" and self.has_import_permission(request):
+            job = self.start_background_import(request)
+            if job is not None:
+                return redirect(import_job_url(job))
         try:
             return super().process_import(request, **kwargs)
         except FileNotFoundError:
@@ -215,11 +221,35 @@ class SpreadsheetAdminMixin:
             reverse(f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name)
         )
 
+    def start_background_import(self, request):
+        """Queue a confirmed import of more than IMPORT_BACKGROUND_ROWS rows;
+        None for a smaller one (imported in this request) or a bad form."""
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return None
+        cleaned = confirm_form.cleaned_data
+        rows = import_jobs.remembered_rows(cleaned["import_file_name"])
+        if not import_jobs.runs_in_background(rows):
+            return None
+        return import_jobs.start_import(
+            model=self.model, user=request.user, upload_name=cleaned["import_file_name"],
+            file_name=cleaned.get("original_file_name"), rows=rows,
+            resource_class=self.choose_import_resource_class(confirm_form, request),
+            format_class=self.get_import_formats()[int(cleaned["format"])],
+            encoding=self.from_encoding, skip_invalid_rows=cleaned.get("skip_invalid_rows"),
+        )
+
     def import_action(self, request, **kwargs):
         confirmable = False
         try:
             response = super().import_action(request, **kwargs)
-            confirmable = bool((getattr(response, "context_data", None) or {}).get("confirm_form"))
+            context = getattr(response, "context_data", None) or {}
+            confirmable = bool(context.get("confirm_form"))
+            if confirmable and context.get("result") is not None:
+                import_jobs.remember_rows(
+                    context["confirm_form"].initial.get("import_file_name"),
+                    context["result"].total_rows,
+                )
             return response
         finally:
             if not confirmable:
@@ -711,11 +741,14 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Undo the selected imports"), permissions=["import"])
     def undo_imports(self, request, queryset):
-        undone = 0
+        undone, started = 0, []
         for record in queryset:
             app_label, model_name = record.model_name.split(".")
             if not request.user.has_perm(f"{app_label}.import_{model_name}"):
                 raise PermissionDenied
+            if record.reverted_at is None and import_jobs.undo_runs_in_background(record):
+                started.append(self.start_background_undo(request, record))
+                continue
             try:
                 revert_import(record, by=request.user)
             except ValidationError as error:
@@ -727,6 +760,63 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 request, gettext("%(count)s import(s) undone.") % {"count": undone},
                 messages.SUCCESS,
             )
+        if len(started) == 1 and not undone:
+            return redirect(import_job_url(started[0]))
+        for job in started:
+            self.message_user(request, format_html(
+                '{} <a href="{}">{}</a>', gettext("Undo of “%(file)s” runs in the background.")
+                % {"file": job.file_name}, import_job_url(job), gettext("See its progress"),
+            ), messages.INFO)
+
+    def start_background_undo(self, request, record):
+        """The record's undo job: the one already waiting or running, or a new one."""
+        pending = record.jobs.filter(
+            kind=ImportJob.Kind.UNDO, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+        ).first()
+        return pending or import_jobs.start_undo(record, user=request.user)
+
+    def get_urls(self):
+        return [
+            path("job/<int:job_id>/", self.admin_site.admin_view(self.import_job_view),
+                 name="crm_importrecord_job"),
+            path("job/<int:job_id>/progress/",
+                 self.admin_site.admin_view(self.import_job_progress_view),
+                 name="crm_importrecord_job_progress"),
+            *super().get_urls(),
+        ]
+
+    def get_import_job(self, request, job_id):
+        job = get_object_or_404(ImportJob.objects.select_related("import_record"), pk=job_id)
+        app_label, model_name = job.model_name.split(".")
+        if not request.user.has_perm(f"{app_label}.import_{model_name}"):
+            raise PermissionDenied
+        return job
+
+    def import_job_view(self, request, job_id):
+        """A background import or undo: its progress bar, refreshed by import_job.js."""
+        job = self.get_import_job(request, job_id)
+        if job.kind == ImportJob.Kind.UNDO:
+            title = gettext("Undoing the import of “%(file)s”")
+            done_url = reverse("admin:crm_importrecord_changelist")
+        else:
+            title = gettext("Importing “%(file)s”")
+            done_url = reverse("admin:{}_{}_changelist".format(*job.model_name.split(".")))
+        return TemplateResponse(request, "admin/crm/import_job.html", {
+            **self.admin_site.each_context(request),
+            "title": title % {"file": job.file_name or job.model_name},
+            "job": job,
+            "progress": import_jobs.progress(job),
+            "progress_url": reverse("admin:crm_importrecord_job_progress", args=[job.pk]),
+            "done_url": done_url,
+            "opts": self.model._meta,
+        })
+
+    def import_job_progress_view(self, request, job_id):
+        return JsonResponse(import_jobs.progress(self.get_import_job(request, job_id)))
+
+
+def import_job_url(job):
+    return reverse("admin:crm_importrecord_job", args=[job.pk])
 
 
 @admin.register(DeletedCustomer)

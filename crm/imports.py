@@ -5,10 +5,14 @@ for each customer it updated, the values it replaced. Undoing deletes the
 former and puts the latter back, in one transaction.
 """
 
+from contextlib import contextmanager
+
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import ProtectedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.results import RowResult
@@ -52,31 +56,37 @@ def record_import(model, result, *, file_name, user, created, previous, extra_cr
         for obj in extra_created
     ]
     ImportChange.objects.bulk_create(changes, batch_size=1000)
+    result.import_record = record  # for the background job (crm.import_jobs)
     return record
 
 
-def revert_import(record, *, by):
+def revert_import(record, *, by, progress=None):
     """Undo ``record``: remove the rows it created, restore those it updated.
 
     Raises ValidationError (and changes nothing) if it was undone already or
     if a created row cannot be removed any more (e.g. a customer who now has
-    opportunities).
+    opportunities). ``progress``, if given, is called with the number of
+    rows undone so far.
     """
     if record.reverted_at is not None:
         raise ValidationError(_("This import was undone already."))
     model = apps.get_model(record.model_name)
+    done = 0
     with transaction.atomic():
         changes = list(record.changes.all())
         try:
             # The imported model's rows first, then what was created for them.
             created = [c for c in changes if c.action == ImportChange.Action.CREATED]
-            model.objects.filter(
-                pk__in=[c.object_id for c in created if not c.model_name]
-            ).delete()
-            for other in {c.model_name for c in created if c.model_name}:
-                apps.get_model(other).objects.filter(
-                    pk__in=[c.object_id for c in created if c.model_name == other]
-                ).delete()
+            for model_name in ["", *sorted({c.model_name for c in created if c.model_name})]:
+                ids = [c.object_id for c in created if c.model_name == model_name]
+                deleted_model = apps.get_model(model_name) if model_name else model
+                for start in range(0, len(ids), UNDO_BATCH):
+                    delete_with_history(
+                        deleted_model.objects.filter(pk__in=ids[start:start + UNDO_BATCH]), by=by
+                    )
+                    done += len(ids[start:start + UNDO_BATCH])
+                    if progress:
+                        progress(done)
         except ProtectedError as error:
             blocking = ", ".join(sorted({str(o) for o in error.protected_objects})[:5])
             raise ValidationError(
@@ -90,6 +100,67 @@ def revert_import(record, *, by):
             for name, value in updated[obj.pk].items():
                 setattr(obj, name, value)
             obj.save(update_fields=list(updated[obj.pk]))
+            done += 1
+            if progress and done % UNDO_BATCH == 0:
+                progress(done)
         record.reverted_at = timezone.now()
         record.reverted_by = by
         record.save(update_fields=["reverted_at", "reverted_by"])
+    if progress:
+        progress(done)
+
+
+# Rows deleted (and their history rows written) per statement in an undo.
+UNDO_BATCH = 2000
+
+
+def delete_with_history(queryset, *, by):
+    """Delete ``queryset`` with what it cascades to, writing django-simple-history's
+    "deleted" rows in bulk: one INSERT per 2,000 rows instead of one per row
+    (62 of the 70 s profiled of a 100,000-row undo went to those INSERTs).
+
+    Raises ProtectedError, having deleted nothing, like QuerySet.delete().
+    """
+    using = router.db_for_write(queryset.model)
+    collector = Collector(using=using, origin=queryset)
+    collector.collect(queryset)
+    history_user = by if getattr(by, "pk", None) else None
+    now = timezone.now()
+    history = {}  # built before the DELETE, which sets the instances' ids to None
+    if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        for deleted_model, instances in collector.data.items():
+            manager_name = getattr(deleted_model._meta, "simple_history_manager_attribute", None)
+            if not manager_name:
+                continue
+            historical = getattr(deleted_model, manager_name).model
+            # HistoryManager.bulk_history_create writes only "+" and "~" rows:
+            # the same rows, built here with "-".
+            history[historical] = [
+                historical(
+                    history_date=now, history_user=history_user, history_type="-",
+                    history_change_reason="",
+                    **{f.attname: getattr(obj, f.attname) for f in historical.tracked_fields},
+                )
+                for obj in instances
+            ]
+    with transaction.atomic(using=using), _history_per_row_off():
+        collector.delete()
+        for historical, rows in history.items():
+            historical.objects.using(using).bulk_create(rows, batch_size=UNDO_BATCH)
+
+
+@contextmanager
+def _history_per_row_off():
+    """django-simple-history's per-row post_delete record, switched off.
+
+    Its only switch is the process-wide SIMPLE_HISTORY_ENABLED: safe because
+    our processes delete in one thread (gunicorn's sync workers, the task
+    worker running one task at a time, its heartbeat thread saving neither
+    customers nor opportunities); the window is one batch's DELETE.
+    """
+    enabled = getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+    settings.SIMPLE_HISTORY_ENABLED = False
+    try:
+        yield
+    finally:
+        settings.SIMPLE_HISTORY_ENABLED = enabled

@@ -637,3 +637,53 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.worker_id} ({self.beat_at:%H:%M:%S})"
+
+
+class ImportJob(models.Model):
+    """A large import or undo run by the task worker, with its progress.
+
+    ``rows_done`` is written while the work's own transaction is still open,
+    by crm.import_jobs (on another connection, or beside an SQLite database).
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", _("import")
+        UNDO = "undo", _("undo")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    model_name = models.CharField(_("imported into"), max_length=50)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    # The stored upload (crm.spreadsheets.SharedUploadStorage) and how to read it.
+    upload_name = models.CharField(max_length=100, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.SET_NULL,
+        null=True, related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # In plain words, for the user: never an exception's name or a path.
+    error = models.TextField(_("error"), blank=True)
+    import_record = models.ForeignKey(
+        ImportRecord, verbose_name=_("import"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="jobs",
+    )
+
+    class Meta:
+        verbose_name = _("background import")
+        verbose_name_plural = _("background imports")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.file_name or self.model_name} ({self.pk})"

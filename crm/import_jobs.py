@@ -1,0 +1,318 @@
+"""Large imports and undos, run by the task worker with their progress.
+
+A confirmed import of more than IMPORT_BACKGROUND_ROWS rows (or the undo of
+one) becomes an ImportJob and a task (crm.tasks.run_import_job); the page
+the user is sent to reads its progress (``progress()``) every two seconds.
+
+The work stays one transaction: all or nothing. Its progress has to be seen
+by the web process while that transaction is open, so it is not written
+inside it: on MariaDB (READ COMMITTED) and PostgreSQL through a second
+connection of its own; on SQLite, which has one writer at a time and whose
+second connection would wait for the import's, into a small file beside
+the database (web and worker share that file system, or SQLite would not
+work at all).
+"""
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.text import capfirst
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from import_export.tmp_storages import CacheStorage
+
+from crm.imports import revert_import
+from crm.models import ImportJob
+from crm.spreadsheets import SharedUploadStorage
+
+logger = logging.getLogger("crm.import_jobs")
+
+# Progress is written at most this often (a write costs a round trip).
+PROGRESS_SECONDS = 1.0
+
+
+# --- Deciding --------------------------------------------------------------------
+
+
+def remember_rows(upload_name, rows):
+    """Keep the row count the preview read, for the confirmation to decide
+    whether the import runs in the background (reading the file again in
+    the request would take as long as the import)."""
+    caches["import_uploads"].set(_rows_key(upload_name), rows)
+
+
+def remembered_rows(upload_name):
+    return caches["import_uploads"].get(_rows_key(upload_name))
+
+
+def _rows_key(upload_name):
+    return f"{CacheStorage.CACHE_PREFIX}{upload_name}:rows"
+
+
+def runs_in_background(rows):
+    return rows is not None and rows > settings.IMPORT_BACKGROUND_ROWS
+
+
+# --- Starting ----------------------------------------------------------------------
+
+
+def start_import(*, model, user, upload_name, file_name, rows, resource_class, format_class,
+                 encoding, skip_invalid_rows):
+    """Queue the import of a previewed upload; returns its ImportJob."""
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.IMPORT, model_name=model._meta.label_lower, created_by=user,
+        upload_name=upload_name, file_name=file_name or "", rows_total=rows,
+        options={
+            "resource": _dotted(resource_class), "format": _dotted(format_class),
+            "encoding": encoding, "skip_invalid_rows": bool(skip_invalid_rows),
+        },
+    )
+    _enqueue(job)
+    return job
+
+
+def start_undo(record, *, user):
+    """Queue the undo of ``record``; returns its ImportJob."""
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.UNDO, model_name=record.model_name, created_by=user,
+        file_name=record.file_name, rows_total=record.changes.count(), import_record=record,
+    )
+    _enqueue(job)
+    return job
+
+
+def undo_runs_in_background(record):
+    return runs_in_background(record.changes.count())
+
+
+def _enqueue(job):
+    from crm.tasks import run_import_job  # the task module imports this one
+
+    run_import_job.enqueue(job.pk)
+
+
+def _dotted(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# --- Running (in the worker) ----------------------------------------------------
+
+
+def run(job_id):
+    """Run a queued job to its end: done, or failed with a reason in plain words."""
+    job = ImportJob.objects.select_related("created_by", "import_record").get(pk=job_id)
+    if job.status != ImportJob.Status.QUEUED:
+        return  # run already (a task retried after its worker died)
+    job.status = ImportJob.Status.RUNNING
+    job.started_at = timezone.now()
+    job.save(update_fields=["status", "started_at"])
+    writer = ProgressWriter(job)
+    try:
+        if job.kind == ImportJob.Kind.IMPORT:
+            _import(job, writer)
+        else:
+            revert_import(job.import_record, by=job.created_by, progress=writer)
+    except JobFailed as error:
+        job.status, job.error = ImportJob.Status.FAILED, str(error)
+    except Exception as error:  # noqa: BLE001 - the user gets a sentence, the log the rest
+        if isinstance(error, ValidationError):
+            job.error = " ".join(error.messages)
+        else:
+            logger.exception("Import job %s failed", job.pk)
+            job.error = _("Nothing was changed: the work stopped because of an error on the "
+                          "server. Try again; if it happens again, tell the shop's owner.")
+        job.status = ImportJob.Status.FAILED
+    else:
+        job.status = ImportJob.Status.DONE
+        job.rows_done = job.rows_total
+    finally:
+        writer.close()
+        if job.upload_name:
+            # Imported or not, the stored copy (up to 13.5 MB) is not read again.
+            SharedUploadStorage(name=job.upload_name).remove()
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "rows_done", "finished_at", "import_record"])
+
+
+class JobFailed(Exception):
+    """The job failed for a reason the user can act on; the message says it."""
+
+
+def _import(job, progress):
+    options = job.options
+    format_class = import_string(options["format"])
+    input_format = format_class(encoding=options.get("encoding"))
+    storage = SharedUploadStorage(
+        name=job.upload_name, read_mode=input_format.get_read_mode(),
+        encoding=None if input_format.is_binary() else options.get("encoding"),
+    )
+    try:
+        data = storage.read()
+    except FileNotFoundError:
+        raise JobFailed(_("Nothing was imported: the uploaded file is no longer available "
+                          "(it expired). Upload the file again.")) from None
+    dataset = input_format.create_dataset(data)
+    del data
+    resource_class = import_string(options["resource"])
+    resource = _reporting(resource_class)(
+        skip_invalid_rows=options.get("skip_invalid_rows", False)
+    )
+    resource.report_progress = progress
+    result = resource.import_data(
+        dataset, dry_run=False, file_name=job.file_name, user=job.created_by,
+        rollback_on_validation_errors=True,
+    )
+    if result.has_errors() or result.has_validation_errors():
+        # import_data rolled the transaction back: nothing was written.
+        raise JobFailed(_failure_sentence(result))
+    job.import_record = getattr(result, "import_record", None)
+
+
+def _failure_sentence(result):
+    invalid = result.invalid_rows[:3]
+    if invalid:
+        rows = ", ".join(str(row.number + 1) for row in invalid)  # the header is row 1
+        return _("Nothing was imported: some rows are not valid (sheet rows %(rows)s). "
+                 "Upload the file again to see what is wrong, or choose to import only "
+                 "the valid rows.") % {"rows": rows}
+    return _("Nothing was imported: the file could not be imported completely. "
+             "Upload it again to see what is wrong.")
+
+
+def _reporting(resource_class):
+    """``resource_class``, telling its progress after every row."""
+    return type(resource_class.__name__, (ReportsProgress, resource_class), {
+        "__module__": resource_class.__module__,
+    })
+
+
+class ReportsProgress:
+    report_progress = None
+
+    def import_row(self, row, instance_loader, **kwargs):
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        if self.report_progress is not None and not kwargs.get("dry_run"):
+            self.report_progress(kwargs["row_number"])
+        return row_result
+
+
+# --- Progress -----------------------------------------------------------------
+
+
+class ProgressWriter:
+    """Writes a job's rows_done where the web process sees it at once."""
+
+    def __init__(self, job):
+        self.job = job
+        self.last = 0.0
+        self.connection = None
+        self.sqlite = connections[router.db_for_write(ImportJob)].vendor == "sqlite"
+
+    def __call__(self, rows_done, force=False):
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        if self.sqlite is None:
+            return  # writing failed once
+        if self.sqlite:
+            path = progress_file(self.job.pk)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"rows_done": rows_done}))
+            os.replace(temporary, path)
+            return
+        try:
+            self._update(rows_done)
+        except DatabaseError:
+            # Progress is for the eye: the import goes on without it.
+            logger.warning("Progress of import job %s not written", self.job.pk, exc_info=True)
+            self.sqlite = None
+
+    def _update(self, rows_done):
+        if self.connection is None:
+            # Not the default connection: its writes would be seen only at
+            # the import's COMMIT.
+            self.connection = connections.create_connection(router.db_for_write(ImportJob))
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(ImportJob._meta.db_table)} SET {quote('rows_done')} = %s "
+                f"WHERE {quote('id')} = %s",
+                [rows_done, self.job.pk],
+            )
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+        progress_file(self.job.pk).unlink(missing_ok=True)
+
+
+def progress_file(job_id):
+    name = str(connections[DEFAULT_DB_ALIAS].settings_dict.get("NAME") or "")
+    directory = Path(name).parent if name and os.path.isabs(name) else Path(tempfile.gettempdir())
+    return directory / f"crm-import-job-{job_id}.progress"
+
+
+def progress(job):
+    """What the progress page shows: a dict ready for JSON."""
+    rows_done = job.rows_done
+    if job.status == ImportJob.Status.RUNNING:
+        try:
+            rows_done = max(rows_done, json.loads(progress_file(job.pk).read_text())["rows_done"])
+        except (OSError, ValueError, KeyError):
+            pass
+    rows_done = min(rows_done, job.rows_total)
+    seconds_left = None
+    if job.status == ImportJob.Status.RUNNING and job.started_at and rows_done:
+        elapsed = (timezone.now() - job.started_at).total_seconds()
+        seconds_left = round(elapsed / rows_done * (job.rows_total - rows_done))
+    return {
+        "status": job.status,
+        "status_text": capfirst(job.get_status_display()),
+        "rows_done": rows_done,
+        "rows_total": job.rows_total,
+        "percent": int(100 * rows_done / job.rows_total) if job.rows_total else 0,
+        "rows_text": _("%(done)s of %(total)s rows (%(percent)s%%)") % {
+            "done": number_format(rows_done, force_grouping=True),
+            "total": number_format(job.rows_total, force_grouping=True),
+            "percent": int(100 * rows_done / job.rows_total) if job.rows_total else 0,
+        },
+        "seconds_left": seconds_left,
+        "time_left": _time_left(seconds_left),
+        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        "error": job.error,
+        "summary": _summary(job),
+    }
+
+
+def _time_left(seconds):
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("less than a minute left")
+    return _("about %(minutes)d min left") % {"minutes": (seconds + 59) // 60}
+
+
+def _summary(job):
+    if job.status != ImportJob.Status.DONE:
+        return ""
+    if job.kind == ImportJob.Kind.UNDO:
+        return _("Undone: %(rows)s rows.") % {"rows": job.rows_total}
+    record = job.import_record
+    if record is None:
+        return ""
+    return _("Import finished: %(new)s new, %(updated)s updated, %(skipped)s skipped.") % {
+        "new": record.created_count, "updated": record.updated_count,
+        "skipped": record.skipped_count,
+    }
+
