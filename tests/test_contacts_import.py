@@ -168,7 +168,10 @@ def test_it_skips_a_contact_without_a_mobile_number_and_says_why(owner_client):
 
 
 def test_a_mobile_number_under_another_label_is_taken(owner_client):
-    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bu Ning\r\nTEL;TYPE=HOME:0878 1234 5678\r\nEND:VCARD\r\n"
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bu Ning\r\nTEL;TYPE=HOME:0878 1234 5678\r\n"
+        "END:VCARD\r\n"
+    )
     confirm(owner_client, preview(owner_client, vcf(card)))
     assert Customer.objects.get().phone == "6287812345678"
 
@@ -299,3 +302,16 @@ def test_a_format_chosen_by_the_user_is_used(owner_client):
 def test_a_vcard_is_refused_by_the_opportunity_import_with_where_to_go(owner_client):
     response = preview(owner_client, vcf(VCARD_30), url=OPPORTUNITY_IMPORT_URL)
     assert "Ini file kontak (vCard). Impor di Pelanggan." in response.content.decode()
+
+
+def test_a_vcard_in_utf16_is_read(owner_client):
+    upload = SimpleUploadedFile("kontak.vcf", VCARD_40.encode("utf-16"))
+    confirm(owner_client, preview(owner_client, upload))
+    assert Customer.objects.get().name == "Rina Wati"
+
+
+def test_a_vcard_past_the_row_limit_is_refused(owner_client, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    response = preview(owner_client, vcf(VCARD_30 + VCARD_40 + IPHONE_VCARDS))
+    assert "lebih dari 2 baris" in response.content.decode()
+    assert response.context.get("confirm_form") is None
