@@ -23,6 +23,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm import import_jobs
 from crm.admin_input import is_value_of
 from crm.board import board_columns, move_opportunity
 from crm.changelists import LargeTableAdminMixin
@@ -30,7 +31,6 @@ from crm.contacts import SpreadsheetVCF
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
-from crm import import_jobs
 from crm.imports import revert_import
 from crm.models import (
     Customer,

@@ -26,8 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.text import capfirst
 from django.utils.module_loading import import_string
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.tmp_storages import CacheStorage
 
@@ -98,7 +98,10 @@ def undo_runs_in_background(record):
 def _enqueue(job):
     from crm.tasks import run_import_job  # the task module imports this one
 
-    run_import_job.enqueue(job.pk)
+    task = run_import_job.enqueue(job.pk)
+    # Kept to notice a worker killed mid-job (see worker_stopped()); run()
+    # saves only its own fields, so this cannot overwrite them.
+    ImportJob.objects.filter(pk=job.pk).update(options={**job.options, "task_id": str(task.id)})
 
 
 def _dotted(cls):
@@ -265,6 +268,14 @@ def progress_file(job_id):
 
 def progress(job):
     """What the progress page shows: a dict ready for JSON."""
+    if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) and worker_stopped(job):
+        # Its transaction died with it: nothing was written.
+        job.status, job.finished_at = ImportJob.Status.FAILED, timezone.now()
+        job.error = _("Nothing was changed: the worker doing this stopped before the end "
+                      "(it was restarted, or its server stopped). Start again.")
+        ImportJob.objects.filter(pk=job.pk, status__in=[
+            ImportJob.Status.QUEUED, ImportJob.Status.RUNNING,
+        ]).update(status=job.status, finished_at=job.finished_at, error=job.error)
     rows_done = job.rows_done
     if job.status == ImportJob.Status.RUNNING:
         try:
@@ -293,6 +304,21 @@ def progress(job):
         "error": job.error,
         "summary": _summary(job),
     }
+
+
+def worker_stopped(job):
+    """Whether the job's task failed outside run() (its worker was killed:
+    ``manage.py worker`` marks such tasks failed)."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    task_id = job.options.get("task_id")
+    if not task_id:
+        return False
+    try:
+        return DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.FAILED).exists()
+    except ValidationError:
+        return False  # not a database task's id (the immediate backend's, in tests)
 
 
 def _time_left(seconds):

@@ -15,6 +15,9 @@ from django.db import connection, connections
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from crm import import_jobs
 from crm.imports import revert_import
@@ -268,3 +271,21 @@ def test_a_second_undo_of_a_running_job_does_not_queue_another(admin_client, adm
     undo(admin_client, record)
     assert ImportJob.objects.filter(kind="undo").count() == 1
 
+
+
+def test_a_job_whose_worker_was_killed_says_so_and_wrote_nothing(admin_client, admin_user):
+    # manage.py worker marks failed the task of a worker that stopped beating.
+    task = DBTaskResult.objects.create(
+        status=TaskResultStatus.FAILED, args_kwargs={"args": [1], "kwargs": {}},
+        task_path="crm.tasks.run_import_job", queue_name="default", backend_name="default",
+        run_after=timezone.now(), exception_class_path="crm.management.commands.worker.WorkerDied",
+        traceback="Worker w1 stopped sending its heartbeat while running this task.",
+    )
+    job = ImportJob.objects.create(kind="import", status="running", model_name="crm.customer",
+                                   rows_total=5000, rows_done=1200, created_by=admin_user,
+                                   options={"task_id": str(task.pk)})
+    data = admin_client.get(job_url(job, "job_progress")).json()
+    assert (data["status"], data["finished"]) == ("failed", True)
+    assert data["error"].startswith("Tidak ada yang berubah: pekerja yang menjalankannya berhenti")
+    assert "WorkerDied" not in data["error"] and "heartbeat" not in data["error"]
+    assert ImportJob.objects.get().status == "failed"
