@@ -506,7 +506,8 @@ class ImportRecord(models.Model):
         ordering = ["-imported_at"]
 
     def __str__(self):
-        return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
+        # In the project's time zone (Asia/Jakarta), as every time shown.
+        return f"{self.file_name} ({timezone.localtime(self.imported_at):%Y-%m-%d %H:%M})"
 
 
 class ImportChange(models.Model):

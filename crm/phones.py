@@ -6,6 +6,7 @@ the form KirimWA and wa.me expect. Users type numbers every which way
 normalise to the same digits, so the number can be the customer's identity.
 """
 
+import decimal
 import functools
 import re
 
@@ -30,11 +31,61 @@ def normalize_phone(raw):
     Numbers without a country code are read as Indonesian. Normalising a
     stored number changes nothing.
     """
-    text = (raw or "").strip()
+    text = written_digits(raw)
     digits = _e164_digits(text)
     if digits is None:
         raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
     return digits
+
+
+# How spreadsheets write a number cell as text: 6281234567890.0 (Excel,
+# LibreOffice and pandas in CSV), 6.28123456789e+12 (e-notation). The last
+# dot or comma is a decimal point when one or two digits follow it (people
+# group a number's digits by 3 or 4), or when it follows a run of 8 or more
+# digits (no one groups digits like that).
+_DECIMAL_NUMBER = re.compile(r"(\+?[\d\s\-()]*\d)[.,](\d+)")
+_E_NOTATION = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
+
+
+def written_digits(raw):
+    """The number as text with the digits the user wrote, or InvalidPhoneNumber.
+
+    A number cell (``6281234567890.0``, ``8.1234567890E+10``) or its text
+    becomes its digits; a fraction or an e-notation that dropped digits
+    (``6.28123E+12``) is refused, quoting the cell: the digits that are not
+    there cannot be guessed, and guessing zeros would store a stranger's
+    number. A leading apostrophe (a spreadsheet's mark for text) is dropped.
+    """
+    if isinstance(raw, int | float | decimal.Decimal) and not isinstance(raw, bool):
+        return _whole_number(decimal.Decimal(raw), str(raw))
+    text = str(raw or "").strip().removeprefix("'").strip()
+    if _E_NOTATION.fullmatch(text):
+        return _whole_number(decimal.Decimal(text.replace(",", ".")), text)
+    decimal_number = _DECIMAL_NUMBER.fullmatch(text)
+    if decimal_number:
+        whole, fraction = decimal_number.groups()
+        if len(fraction) <= 2 or re.fullmatch(r"\+?\d{8,}", whole):
+            if fraction.strip("0"):
+                raise _not_whole(text)
+            return whole
+    return text
+
+
+def _whole_number(number, cell):
+    """The digits of ``number``, if the cell written as ``cell`` wrote them all."""
+    if not number.is_finite() or number < 0 or number != number.to_integral_value():
+        raise _not_whole(cell)
+    if number.as_tuple().exponent > 0:
+        # 6.28123E+12: six digits written, seven missing.
+        raise InvalidPhoneNumber(
+            _("The number %(cell)s lost digits in the spreadsheet (it was rounded). Format "
+              "the column as text and type the number again.") % {"cell": cell}
+        )
+    return str(int(number))
+
+
+def _not_whole(cell):
+    return InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": cell})
 
 
 def _indonesian_mobile_pattern():

@@ -24,14 +24,15 @@ from crm.contacts import take_skip_reasons
 from crm.imports import record_import
 from crm.models import Customer, Opportunity, Stage, refresh_search_text
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
-from crm.spreadsheets import escape_formulas, header_key
+from crm.spreadsheets import escape_formulas, header_key, take_header_row, unescape_formula
 
 
 class TextWidget(widgets.CharWidget):
-    """Text with the surrounding whitespace trimmed; blank is ""."""
+    """Text with the surrounding whitespace trimmed; blank is "". The
+    apostrophe an export put before a formula-like cell goes again."""
 
     def clean(self, value, row=None, **kwargs):
-        return super().clean(value, row, **kwargs).strip()
+        return unescape_formula(super().clean(value, row, **kwargs)).strip()
 
 
 class EmailWidget(TextWidget):
@@ -43,14 +44,13 @@ class PhoneWidget(widgets.CharWidget):
     """A WhatsApp number, normalised exactly as the customer form does."""
 
     def clean(self, value, row=None, **kwargs):
-        if isinstance(value, float) and value.is_integer():
-            # Excel stores a typed 081234567890 as the number 81234567890.0.
-            value = int(value)
-        text = str(value if value is not None else "").strip().lstrip("'").strip()
-        if not text:
+        # A number cell (Excel stores a typed 081234567890 as 81234567890.0)
+        # is read by normalize_phone, which knows what a spreadsheet does to
+        # numbers; only a blank cell is no number.
+        if value is None or not str(value).strip().removeprefix("'").strip():
             return None
         try:
-            return normalize_phone(text)
+            return normalize_phone(value)
         except InvalidPhoneNumber as error:
             raise ValueError(str(error)) from error
 
@@ -126,6 +126,8 @@ class SpreadsheetResource(resources.ModelResource):
 
     HEADERS = {}
     EXAMPLE_ROWS = []
+    # Fields of which a file must have at least one column to be one of ours.
+    KEY_FIELDS = ()
 
     # Rows whose change the preview shows; past these no diff is computed.
     PREVIEW_ROWS = 100
@@ -134,6 +136,7 @@ class SpreadsheetResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.skip_invalid_rows = skip_invalid_rows
         self.unknown_columns = []
+        self.header_row = 1
         # What an undo needs: the rows created (a bulk import learns their
         # ids only when writing them) and the values the updates replaced.
         self.created_objects = []
@@ -156,15 +159,55 @@ class SpreadsheetResource(resources.ModelResource):
                 _("The file has %(rows)s rows; at most %(limit)s can be imported at once.")
                 % {"rows": rows, "limit": limit}
             )
+        self.header_row = take_header_row(dataset, self.recognised_count)
+        columns = {self.columns_by_key.get(header_key(h)) for h in dataset.headers or []}
+        if not columns & {self.fields[name].column_name for name in self.KEY_FIELDS}:
+            found = [str(h).strip() for h in dataset.headers or [] if header_key(h)]
+            dataset.wipe()
+            raise ValidationError(
+                _("The file has no %(key)s column. Columns found: %(found)s. Columns "
+                  "expected: %(expected)s. Name the columns as in the template and upload "
+                  "the file again.") % {
+                    "key": _(" or ").join(self.fields[n].column_name for n in self.KEY_FIELDS),
+                    "found": ", ".join(found) or "-",
+                    "expected": ", ".join(
+                        f.column_name for f in self.template_fields() if f.attribute != "id"
+                    ),
+                }
+            )
         dataset.headers = self.recognised_headers(dataset.headers or [])
+        for field_name in self.get_import_id_fields():
+            # A file without the key column (customers without numbers)
+            # imports as new rows; the library would refuse it.
+            column = self.fields[field_name].column_name
+            if column not in dataset.headers:
+                if len(dataset):
+                    dataset.append_col([""] * len(dataset), header=column)
+                else:
+                    dataset.headers = [*dataset.headers, column]
         self.user = kwargs.get("user")
 
-    def recognised_headers(self, headers):
-        """The file's headers with known spellings renamed to our column names."""
+    def template_fields(self):
+        """The columns of the downloadable template: those to fill in, not a
+        read-only key that only an export gives."""
+        return [f for f in self.get_import_fields() if not (f.readonly and f.attribute == "id")]
+
+    @cached_property
+    def columns_by_key(self):
+        """Our column name for each recognised header spelling, by header_key()."""
         by_key = {}
         for field_name, field in self.fields.items():
             for spelling in [field.column_name, *self.HEADERS.get(field_name, [])]:
                 by_key[header_key(spelling)] = field.column_name
+        return by_key
+
+    def recognised_count(self, cells):
+        """How many of a row's cells are headers of different columns of ours."""
+        return len({self.columns_by_key.get(header_key(cell)) for cell in cells} - {None})
+
+    def recognised_headers(self, headers):
+        """The file's headers with known spellings renamed to our column names."""
+        by_key = self.columns_by_key
         renamed, taken = [], set()
         for header in headers:
             column = by_key.get(header_key(header))
@@ -233,13 +276,16 @@ class SpreadsheetResource(resources.ModelResource):
             # The user chose to import only the valid rows: this one is left
             # out, with its reasons kept for the summary.
             row_result.skipped_errors = row_result.validation_error
-            row_result.spreadsheet_row = kwargs["row_number"] + 1  # header is row 1
+            row_result.spreadsheet_row = kwargs["row_number"] + self.header_row
             row_result.validation_error = None
             row_result.import_type = RowResult.IMPORT_TYPE_SKIP
         return row_result
 
     def after_import(self, dataset, result, **kwargs):
         result.unknown_columns = self.unknown_columns
+        # The sheet's row number of the header: row n of the dataset is row
+        # n + header_row of the sheet.
+        result.header_row = self.header_row
         if not kwargs.get("dry_run") and not result.has_errors():
             # Inside the import's transaction: the record exists iff the rows do.
             record_import(
@@ -261,32 +307,53 @@ class SpreadsheetResource(resources.ModelResource):
 
 
 class CustomerByPhoneLoader(BaseInstanceLoader):
-    """Finds a row's customer by number, with one query per 1,000 rows.
+    """Finds a row's customer by its ID (a column of our exports) or else by
+    number, with one query per 1,000 rows.
 
     Customers saved earlier in the same import are remembered too, so a
     number repeated further down the file updates the customer created above.
+    An ID that is not one of our customers' (a file from elsewhere) is no
+    identity: the number is.
     """
 
     CHUNK = 1000
 
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
-        phones = set()
+        ids, phones = set(), set()
         for row in dataset.dict if dataset else []:
+            ids.add(self.row_id(row))
             try:
-                phone = resource.fields["phone"].clean(row)
+                phones.add(resource.fields["phone"].clean(row))
             except (ValueError, KeyError):
                 continue
-            if phone:
-                phones.add(phone)
-        phones = sorted(phones)
+        self.by_id = self.load("pk__in", sorted(ids - {None}))
         self.by_phone = {}
-        for start in range(0, len(phones), self.CHUNK):
-            for customer in Customer.objects.filter(phone__in=phones[start:start + self.CHUNK]):
-                self.by_phone[customer.phone] = customer
+        for customer in self.load("phone__in", sorted(phones - {None})).values():
+            # The same object as by its ID, so a row's changes are seen by both.
+            self.by_phone[customer.phone] = self.by_id.get(customer.pk, customer)
+
+    def load(self, lookup, values):
+        found = {}
+        for start in range(0, len(values), self.CHUNK):
+            for customer in Customer.objects.filter(**{lookup: values[start:start + self.CHUNK]}):
+                found[customer.pk] = customer
+        return found
+
+    def row_id(self, row):
+        try:
+            return self.resource.fields["id"].clean(row)
+        except (ValueError, KeyError):
+            return None  # no ID column, or not an ID of ours
 
     def get_instance(self, row):
-        return self.by_phone.get(self.resource.fields["phone"].clean(row))
+        customer = self.by_id.get(self.row_id(row))
+        if customer is not None:
+            return customer
+        try:
+            return self.by_phone.get(self.resource.fields["phone"].clean(row))
+        except ValueError:
+            return None  # the phone field reports the invalid number
 
     def remember(self, customer):
         if customer.phone:
@@ -297,7 +364,13 @@ class CustomerResource(SpreadsheetResource):
     """Customers to and from spreadsheets, with Indonesian headers both ways."""
 
     HEADERS = CUSTOMER_HEADERS
+    KEY_FIELDS = ("name", "phone")
 
+    # The export's key: a re-imported row updates its customer, also one
+    # without a number. Never written: a new row gets an ID of its own.
+    id = fields.Field(
+        attribute="id", column_name="ID", widget=widgets.IntegerWidget(), readonly=True
+    )
     name = fields.Field(attribute="name", column_name="Nama", widget=TextWidget())
     phone = fields.Field(attribute="phone", column_name="No HP", widget=PhoneWidget())
     email = fields.Field(attribute="email", column_name="Email", widget=EmailWidget())
@@ -316,7 +389,8 @@ class CustomerResource(SpreadsheetResource):
     class Meta:
         model = Customer
         fields = [
-            "name", "phone", "email", "business_name", "address", "city", "source", "notes"
+            "id", "name", "phone", "email", "business_name", "address", "city", "source",
+            "notes",
         ]
         import_id_fields = ["phone"]
         instance_loader_class = CustomerByPhoneLoader
@@ -356,21 +430,27 @@ class CustomerResource(SpreadsheetResource):
         return row_result
 
     def get_instance(self, instance_loader, row):
-        # A blank or invalid number identifies nobody: the row is a new
-        # customer, and an invalid number is reported by the phone field.
-        try:
-            if not self.fields["phone"].clean(row):
-                return None
-        except (ValueError, KeyError):
-            return None
+        # A row without a known ID and with a blank or invalid number
+        # identifies nobody: it is a new customer (see CustomerByPhoneLoader).
         self.instance_loader = instance_loader
         return super().get_instance(instance_loader, row)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         # No per-row uniqueness query: a known number updates its customer
-        # (see CustomerByPhoneLoader), so a row cannot duplicate one; the
-        # database's unique index still guards against a concurrent import.
-        super().validate_instance(instance, import_validation_errors, validate_unique=False)
+        # (see CustomerByPhoneLoader), so a row cannot duplicate one, except
+        # a row found by its ID that was given another customer's number;
+        # the database's unique index still guards against a concurrent import.
+        errors = dict(import_validation_errors or {})
+        loader = getattr(self, "instance_loader", None)
+        other = loader.by_phone.get(instance.phone) if loader and instance.phone else None
+        if other is not None and other is not instance and (
+            other.pk is None or other.pk != instance.pk
+        ):
+            errors.setdefault("phone", []).append(
+                _("The number %(phone)s is already %(name)s's, another customer.")
+                % {"phone": PhoneWidget().render(instance.phone), "name": other.name}
+            )
+        super().validate_instance(instance, errors, validate_unique=False)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         if not is_create and instance.pk is None:
@@ -387,7 +467,9 @@ class CustomerResource(SpreadsheetResource):
             loader.remember(instance)
 
     def get_bulk_update_fields(self):
-        return [*super().get_bulk_update_fields(), "updated_at"]
+        # The number too (the library leaves out import_id_fields): a row
+        # found by its ID may change it. Not the ID: it is the row's key.
+        return [*(name for name in self.fields if name != "id"), "updated_at"]
 
     # The preview (dry run) writes nothing: which rows are new and which
     # update a customer is known from the numbers (CustomerByPhoneLoader),
@@ -506,6 +588,7 @@ class OpportunityResource(SpreadsheetResource):
     """
 
     HEADERS = OPPORTUNITY_HEADERS
+    KEY_FIELDS = ("title", "customer")
 
     id = fields.Field(attribute="id", column_name="ID", widget=widgets.IntegerWidget())
     title = fields.Field(attribute="title", column_name="Judul", widget=TextWidget())

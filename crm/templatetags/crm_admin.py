@@ -71,3 +71,12 @@ def import_column(field_name):
 
     headers = {**CUSTOMER_HEADERS, **OPPORTUNITY_HEADERS}.get(field_name)
     return headers[0] if headers else field_name
+
+
+@register.filter
+def import_error_message(error):
+    """What an import's error says to the user: our own sentences as they
+    are, never an exception's class, traceback or a library's message."""
+    from crm.spreadsheets import import_error_message as message
+
+    return message(getattr(error, "error", error))
