@@ -1,4 +1,5 @@
-"""The admin's spreadsheet import forms, with our limits and the valid-rows choice."""
+"""The admin's spreadsheet import forms: our limits, the valid-rows choice, and
+the file's format found from its content unless the user picks one."""
 
 from django import forms
 from django.conf import settings
