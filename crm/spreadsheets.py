@@ -206,6 +206,10 @@ def take_header_row(dataset, score):
     candidates = [dataset.headers or [], *dataset[:HEADER_SEARCH_ROWS - 1]]
     scores = [score(row) for row in candidates]
     best = max(range(len(candidates)), key=lambda index: (scores[index], -index))
+    if scores[best] < 2:
+        # One known cell below the first row may be a value that reads like
+        # a header ("WhatsApp" in a Sumber column): the first row stays.
+        best = 0
     if best:
         header = ["" if cell is None else str(cell) for cell in candidates[best]]
         del dataset[0:best]
@@ -228,9 +232,12 @@ def decode_text(data):
     if isinstance(data, str):
         return data
     encodings = [encoding for bom, encoding in _BOMS if data.startswith(bom)][:1]
-    if not encodings and data[1:200:2].count(0) > 50:
+    if not encodings:
         # UTF-16 saved without a mark: every other byte of ASCII text is 0.
-        encodings = ["utf-16-le"]
+        for start, encoding in ((1, "utf-16-le"), (0, "utf-16-be")):
+            sample = data[start:400:2]
+            if sample and sample.count(0) > len(sample) / 2:
+                encodings = [encoding]
     text = None
     for encoding in encodings or CSV_ENCODINGS:
         try:

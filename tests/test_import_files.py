@@ -146,6 +146,19 @@ def test_a_utf16_unicode_text_file_from_excel_is_read(admin_client, debug):
     assert Customer.objects.get().name == "José Gonçalves"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_without_a_byte_order_mark_is_read(admin_client, encoding):
+    upload = csv_upload("Nama\tNo HP\nDewi\t0812-3456-7890\n".encode(encoding))
+    confirm(admin_client, preview(admin_client, upload))
+    assert Customer.objects.get().name == "Dewi"
+
+
+def test_one_header_like_value_below_the_first_row_does_not_move_the_header(admin_client):
+    upload = csv_upload("Nama Lengkap,Sumber Info\nBu Sum,WhatsApp\n")
+    response = preview(admin_client, upload)
+    assert "Kolom yang ada: Nama Lengkap, Sumber Info" in page_text(response)
+
+
 def test_a_picture_renamed_csv_is_refused_in_plain_words(admin_client, debug):
     png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
            b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\x00\x01\x00\x00\x05\x00"

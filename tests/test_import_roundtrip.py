@@ -1,9 +1,11 @@
 """An export imported back changes nothing: 0 new, 0 changed, on both models, CSV and XLSX."""
 
 import datetime
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,3 +156,18 @@ def test_an_exported_opportunity_file_imports_back_as_no_change(
 @given(st.text(alphabet=st.sampled_from("'=+-@\t\rab 1"), max_size=6) | st.text(max_size=6))
 def test_the_import_strips_exactly_the_escape_the_export_added(cell):
     assert unescape_formula(escape_formula(cell)) == cell
+
+
+@pytest.mark.parametrize("file_format", [CSV_FORMAT, XLSX_FORMAT])
+def test_the_demo_exported_and_imported_back_is_unchanged(admin_client, file_format):
+    # The report's case: the demo's customers became 62 after a CSV round
+    # trip and 64 after an XLSX one, and the preview said 7 changed.
+    call_command("load_demo", stdout=io.StringIO())
+    before = customers(), opportunities()
+    for model, fields in (("customer", CUSTOMER_FIELDS), ("opportunity", OPPORTUNITY_FIELDS)):
+        upload = export(admin_client, model, file_format, fields)
+        totals = import_back(admin_client, model, upload, file_format)
+        assert (totals["new"], totals["update"], totals["invalid"], totals["error"]) == (
+            0, 0, 0, 0
+        ), model
+    assert (customers(), opportunities()) == before
