@@ -33,6 +33,35 @@ def test_it_rejects_an_invalid_number_with_a_message_naming_it(typed):
     assert typed.strip() in str(error.value)
 
 
+@pytest.mark.parametrize("cell,stored", [
+    ("6281233003304.0", "6281233003304"),  # how Excel, LibreOffice and pandas write numbers
+    ("81233003305.0", "6281233003305"),
+    ("0812-3456-7890.00", "6281234567890"),
+    ("6.281233003302e+12", "6281233003302"),  # every digit there
+    (81233003305.0, "6281233003305"),  # a number cell
+    (6281233003304, "6281233003304"),
+    ("'0812 3456 7890", "6281234567890"),
+    ("0812.3456.7890", "6281234567890"),  # dots between groups are separators
+])
+def test_it_reads_a_number_as_a_spreadsheet_writes_it(cell, stored):
+    assert normalize_phone(cell) == stored
+
+
+@pytest.mark.parametrize("cell", [
+    "6.28123E+12", "6,28123E+12", "8.12330E+10", "6.2812330033E+12", "6.28E+12",
+])
+def test_it_refuses_a_number_that_lost_digits_quoting_the_cell(cell):
+    with pytest.raises(InvalidPhoneNumber) as refused:
+        normalize_phone(cell)
+    assert cell in str(refused.value)
+
+
+@pytest.mark.parametrize("cell", ["6281233003304.5", "81233003305.25", "6.2812330033045e+12"])
+def test_it_refuses_a_number_with_a_fraction(cell):
+    with pytest.raises(InvalidPhoneNumber):
+        normalize_phone(cell)
+
+
 def test_the_rejection_message_is_indonesian_by_default():
     with pytest.raises(InvalidPhoneNumber, match="Nomor HP tidak valid: 081-234"):
         normalize_phone("081-234")
