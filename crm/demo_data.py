@@ -174,8 +174,8 @@ def make_random(seed):
     return random.Random(seed)
 
 
-# WhatsApp templates the demo starts with: an offer, an order update and a
-# payment reminder (the last two use an opportunity's placeholders).
+# WhatsApp templates the demo starts with: an offer, an order update, a
+# payment reminder and a receipt (the last three use an opportunity's placeholders).
 DEMO_MESSAGE_TEMPLATES = {
     "Penawaran produk": (
         "Halo {nama}! Ada kripik tempe rasa baru dari kami, cocok untuk oleh-oleh khas "
@@ -189,5 +189,11 @@ DEMO_MESSAGE_TEMPLATES = {
     "Pengingat pembayaran": (
         "Halo {nama}, kami ingin mengingatkan pembayaran {judul} sebesar {nilai}. "
         "Terima kasih atas kepercayaannya."
+    ),
+    # For the "payment recorded" notification: {pembayaran} is this payment,
+    # {dibayar} all paid so far.
+    "Kuitansi pembayaran": (
+        "Halo {nama}, pembayaran {pembayaran} untuk {judul} sudah kami terima; total "
+        "dibayar {dibayar}, sisa {sisa}. Terima kasih!"
     ),
 }

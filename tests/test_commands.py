@@ -56,7 +56,9 @@ def test_the_demo_data_loads_with_its_newest_activity_today(db):
 def test_the_demo_data_has_valid_whatsapp_templates_for_offers_orders_and_payments(db):
     call_command("load_demo", verbosity=0)
     templates = {t.name: t for t in MessageTemplate.objects.all()}
-    assert set(templates) == {"Penawaran produk", "Kabar pesanan", "Pengingat pembayaran"}
+    assert set(templates) == {
+        "Penawaran produk", "Kabar pesanan", "Pengingat pembayaran", "Kuitansi pembayaran"
+    }
     for template in templates.values():
         template.full_clean()  # every placeholder known
     assert "{nilai}" in templates["Pengingat pembayaran"].text

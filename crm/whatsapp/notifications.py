@@ -21,9 +21,10 @@ from crm.whatsapp.templates import render
 Event = NotificationRule.Event
 
 
-def notify(event, opportunity, key, rules=None):
+def notify(event, opportunity, key, rules=None, payment=None):
     """Queue the ``event`` notifications of every active rule (or of ``rules``)
-    for ``opportunity``, once per rule and ``key``; return how many were queued."""
+    for ``opportunity`` (and the ``payment`` of a receipt), once per rule and
+    ``key``; return how many were queued."""
     if rules is None:
         rules = NotificationRule.objects.filter(event=event, active=True)
         rules = rules.select_related("template")
@@ -37,7 +38,7 @@ def notify(event, opportunity, key, rules=None):
             with transaction.atomic():
                 Message.objects.create(
                     customer=customer, opportunity=opportunity, phone=customer.phone,
-                    text=render(rule.template.text, customer, opportunity),
+                    text=render(rule.template.text, customer, opportunity, payment),
                     event_key=f"rule {rule.pk}: {event}: {key}"[:100],
                 )
         except IntegrityError:
@@ -60,7 +61,8 @@ def opportunity_saved(opportunity, *, stage_changed, fulfilment_changed):
 
 def payment_recorded(payment):
     """Called by Payment.save() for a new payment, in its transaction."""
-    notify(Event.PAYMENT_RECEIVED, payment.opportunity, f"payment {payment.pk}")
+    notify(Event.PAYMENT_RECEIVED, payment.opportunity, f"payment {payment.pk}",
+           payment=payment)
 
 
 def send_payment_reminders(today=None):

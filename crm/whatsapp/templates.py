@@ -22,10 +22,12 @@ CUSTOMER_PLACEHOLDERS = {
 OPPORTUNITY_PLACEHOLDERS = {
     "judul": "title", "title": "title",
     "nilai": "amount", "amount": "amount",
-    # Orders (crm/orders.py): what is left to pay, by when, and what was paid.
+    # Orders (crm/orders.py): what is left to pay, by when, what was paid in
+    # all, and this payment (in a receipt; elsewhere the order's latest one).
     "sisa": "outstanding", "outstanding": "outstanding",
     "jatuh_tempo": "due_date", "due_date": "due_date",
     "dibayar": "paid", "paid": "paid",
+    "pembayaran": "payment", "payment": "payment",
 }
 PLACEHOLDERS = {**CUSTOMER_PLACEHOLDERS, **OPPORTUNITY_PLACEHOLDERS}
 
@@ -57,8 +59,9 @@ def check_placeholders(text, *, for_opportunities=True):
         )
 
 
-def render(text, customer, opportunity=None):
-    """``text`` with its placeholders filled in for ``customer`` (and ``opportunity``)."""
+def render(text, customer, opportunity=None, payment=None):
+    """``text`` with its placeholders filled in for ``customer`` (and ``opportunity``,
+    and the ``payment`` a receipt is for)."""
     values = {
         "name": customer.name,
         "business": customer.business_name,
@@ -72,6 +75,10 @@ def render(text, customer, opportunity=None):
         values["due_date"] = (
             format_date(opportunity.payment_due_date) if opportunity.payment_due_date else "-"
         )
+        if payment is None and "payment" in {PLACEHOLDERS.get(n.lower()) for n in
+                                             placeholders_in(text)}:
+            payment = opportunity.payments.order_by("-paid_on", "-pk").first()
+        values["payment"] = format_rupiah(payment.amount) if payment is not None else "-"
 
     def fill(match):
         meaning = PLACEHOLDERS.get(match.group(1).lower())
