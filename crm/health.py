@@ -16,11 +16,24 @@ from django.views.decorators.http import require_GET
 
 from crm.models import WorkerHeartbeat
 
-# A worker beats every 15 s; a minute of silence means it is gone or stuck.
-WORKER_STALE_SECONDS = 60
+# A worker beats every 15 s; 90 s of silence (six beats missed) means it is
+# gone or stuck. The one threshold: /healthz, the dashboard's alert and the
+# message log's all use it.
+WORKER_STALE_SECONDS = 90
 # Loading the migration graph takes tens of milliseconds: once a minute.
 MIGRATIONS_CHECK_SECONDS = 60
 _migrations_checked = {"at": 0.0, "applied": False}
+
+
+def worker_down_since(now=None):
+    """(True, the last beat or None if none was ever seen) when no worker has
+    beaten for WORKER_STALE_SECONDS; (False, the last beat) otherwise."""
+    now = now or timezone.now()
+    newest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True)
+    newest = newest.first()
+    if newest is None:
+        return True, None
+    return (now - newest).total_seconds() > WORKER_STALE_SECONDS, newest
 
 
 def _database_ok():

@@ -26,6 +26,10 @@ class CrmAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         extra_context = extra_context or {}
+        # WhatsApp sending paused, or no worker running: said on the first page.
+        from crm.whatsapp.admin import whatsapp_alert_context
+
+        extra_context.update(whatsapp_alert_context(request))
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
             period = period_named(key if key in PERIODS else DEFAULT_PERIOD)

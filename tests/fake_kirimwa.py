@@ -5,20 +5,36 @@ garbage bodies are the real thing, not a mocked ``requests``. Failures are
 injected with fail_next(); every request received is recorded, so a test can
 prove what reached the gateway even when the client saw an error.
 Standard library only, and silent.
+
+Besides sending, it serves what the settling of unknown messages and the
+pauses read: GET /v1/messages/<id>, the paged list GET /v1/messages, GET
+/v1/devices/<id> and GET /v1/quotas. The public sources name only the list's
+``data[]`` and ``meta.last_key`` and the ``start_key``/``status`` parameters;
+the fake assumes the rest and keeps it minimal: newest first, PAGE_SIZE a
+page, each item with the send's fields (``id``, ``phone_number``,
+``message``, ``status``) and ``created_at`` (ISO 8601 with offset), and
+``last_key`` the id to start the next page after, null on the last page.
 """
 
+import datetime
 import json
 import re
 import socket
 import sys
 import threading
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAILURE_MODES = {"401", "404_device", "429", "500", "503", "garbage", "hang", "drop"}
+# The *_accepted modes queue the message first and then fail: a 500 after
+# acceptance, a connection dropped before the answer, a 201 without an id.
+FAILURE_MODES = {"401", "404_device", "429", "500", "503", "garbage", "hang", "drop",
+                 "500_accepted", "drop_accepted", "201_without_id"}
+PAGE_SIZE = 20
 
 _PHONE_NUMBER = re.compile(r"[1-9]\d{7,14}")  # country code first, 8-15 digits
-_MESSAGE_PATH = re.compile(r"/v1/messages/([^/]+)")
+_MESSAGE_PATH = re.compile(r"/v1/messages/([^/?]+)")
+_DEVICE_PATH = re.compile(r"/v1/devices/([^/?]+)")
 
 
 class FakeKirimWA:
@@ -32,6 +48,9 @@ class FakeKirimWA:
         self.requests = []  # every request: {"method", "path", "headers", "body"}
         self.sent = []  # accepted messages: {"id", "phone_number", "message"}
         self._statuses = {}  # message id -> "success" / "fail" / "pending"
+        self._created = {}  # message id -> when it was queued
+        self.device_status = "connected"
+        self.quota = {"messages_per_month": 3000, "current_month_message_sent": 0}
         self._failures = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -97,12 +116,34 @@ class FakeKirimWA:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
 
-    def _queue(self, phone_number, message):
+    def _queue(self, phone_number, message, created_at=None):
         message_id = "kwid-" + uuid.uuid4().hex[:27]
         with self._lock:
             self.sent.append({"id": message_id, "phone_number": phone_number, "message": message})
             self._statuses[message_id] = "success"
+            self._created[message_id] = created_at or datetime.datetime.now(datetime.UTC)
+            self.quota["current_month_message_sent"] += 1
         return message_id
+
+    def queue(self, phone_number, message, created_at=None):
+        """Put a message in the gateway's list as if it had been sent (by a
+        worker killed before it heard the answer, say); return its id."""
+        return self._queue(phone_number, message, created_at)
+
+    def _page(self, start_key, status):
+        with self._lock:
+            items = [
+                {**sent, "status": self._statuses[sent["id"]],
+                 "created_at": self._created[sent["id"]].isoformat()}
+                for sent in reversed(self.sent)
+            ]
+        if status:
+            items = [item for item in items if item["status"] == status]
+        ids = [item["id"] for item in items]
+        start = ids.index(start_key) + 1 if start_key in ids else 0
+        page = items[start:start + PAGE_SIZE]
+        more = start + PAGE_SIZE < len(items)
+        return {"data": page, "meta": {"last_key": page[-1]["id"] if more else None}}
 
     def _status_of(self, message_id):
         with self._lock:
@@ -158,8 +199,15 @@ class _Handler(BaseHTTPRequestHandler):
         if failure == "drop":
             self.close_connection = True  # hang up without a word
             return
-        if failure in (None, "hang"):
+        if failure in (None, "hang", "500_accepted", "drop_accepted", "201_without_id"):
             code, answer = self._accept(body)
+            if code == 201 and failure == "drop_accepted":
+                self.close_connection = True
+                return
+            if code == 201 and failure == "500_accepted":
+                code, answer = _FAILURES["500"]
+            if code == 201 and failure == "201_without_id":
+                answer = {"status": "pending", "message": "Message queued"}
         else:
             code, answer = _FAILURES[failure]
         if failure == "hang" and self.fake._stopping.wait(self.fake.hang_seconds):
@@ -171,11 +219,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self._receive()
-        match = _MESSAGE_PATH.fullmatch(self.path)
-        if not match:
-            return self._answer(404, {"message": "Not found."})
+        path, _sep, query = self.path.partition("?")
         if not self._authorised():
             return self._answer(401, {"message": "Unauthorized"})
+        if path == "/v1/messages":
+            params = dict(urllib.parse.parse_qsl(query))
+            return self._answer(200, self.fake._page(params.get("start_key"),
+                                                     params.get("status")))
+        if path == "/v1/quotas":
+            with self.fake._lock:
+                return self._answer(200, {"quota": dict(self.fake.quota)})
+        device = _DEVICE_PATH.fullmatch(path)
+        if device:
+            if device[1] != self.fake.device_id:
+                return self._answer(404, {"message": "Error: Device not found."})
+            return self._answer(200, {"id": device[1], "status": self.fake.device_status,
+                                      "created_at": "2026-01-05T09:00:00+07:00"})
+        match = _MESSAGE_PATH.fullmatch(path)
+        if not match:
+            return self._answer(404, {"message": "Not found."})
         status = self.fake._status_of(match[1])
         if status is None:
             return self._answer(404, {"message": "Error: Message not found."})

@@ -218,13 +218,18 @@ def statuses():
 @pytest.mark.parametrize(
     "mode, status",
     [
-        ("401", Status.FAILED),
-        ("404_device", Status.FAILED),
+        # A refused token or device pauses sending: the message waits
+        # (tests/test_whatsapp_pauses.py).
+        ("401", Status.QUEUED),
+        ("404_device", Status.QUEUED),
         ("429", Status.QUEUED),
         ("503", Status.QUEUED),
+        # Not in KirimWA's list (yet): unknown until NOT_RECEIVED_AFTER
+        # (tests/test_whatsapp_settling.py).
         ("500", Status.UNKNOWN),
         ("garbage", Status.UNKNOWN),
-        ("hang", Status.UNKNOWN),
+        # KirimWA queued it before hanging: its list settles it at once.
+        ("hang", Status.DELIVERED),
         ("drop", Status.UNKNOWN),
     ],
 )
@@ -238,8 +243,9 @@ def test_each_gateway_failure_gets_the_status_that_makes_a_resend_safe(
     sender.send_due_messages()
     message = Message.objects.get()
     assert message.status == status
-    assert message.error
-    assert len(kirimwa.requests) == 1  # never resent within the run
+    assert message.error or status == Status.DELIVERED
+    posts = [r for r in kirimwa.requests if r["method"] == "POST"]
+    assert len(posts) == 1  # never resent within the run
 
 
 def test_a_refusal_to_connect_is_retried_after_a_backoff(settings, make_customer, kirimwa):
@@ -277,14 +283,11 @@ def test_a_timed_out_message_is_settled_by_its_status_never_resent(kirimwa, make
     kirimwa.fail_next("hang")
     sender.send_due_messages()
     message = Message.objects.get()
-    assert message.status == Status.UNKNOWN
-    # The fake did queue it: asked later, the gateway says it went out.
-    gateway_id = kirimwa.sent[0]["id"]
-    Message.objects.filter(pk=message.pk).update(gateway_id=gateway_id)
+    # The fake did queue it: its message list says it went out.
+    assert message.status == Status.DELIVERED
+    assert message.gateway_id == kirimwa.sent[0]["id"]
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=6)
     sender.send_due_messages(clock=lambda: later)
-    message.refresh_from_db()
-    assert message.status == Status.DELIVERED
     assert [r["method"] for r in kirimwa.requests] == ["POST", "GET"]  # one send only
 
 

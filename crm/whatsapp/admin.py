@@ -9,9 +9,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +21,7 @@ from crm.changelists import LargeTableAdminMixin
 from crm.models import Customer
 from crm.phones import format_phone, phone_search_prefix
 from crm.roles import sees_all_records, visible_customers
-from crm.whatsapp import sender
+from crm.whatsapp import outlook, sender
 from crm.whatsapp.models import Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.whatsapp.templates import check_placeholders
 
@@ -192,8 +194,8 @@ class BatchListFilter(admin.RelatedFieldListFilter):
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
-        "created_at", "customer", "whatsapp", "status_label", "attempts", "short_text",
-        "batch", "sent_at", "error",
+        "created_at", "customer", "whatsapp", "status_label", "why", "attempts", "short_text",
+        "batch", "sent_at",
     ]
     list_filter = ["status", ("batch", BatchListFilter)]
     list_prefetch_related = ["customer", "batch"]
@@ -201,10 +203,11 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
     search_help_text = _("WhatsApp number in any format, or the gateway's message id.")
     actions = ["requeue_messages"]
     fields = [
-        "customer", "opportunity", "batch", "phone", "text", "status", "attempts",
-        "gateway_id", "error", "queued_by", "created_at", "send_after", "claimed_at",
-        "sent_at", "delivered_at",
+        "customer", "opportunity", "batch", "phone", "text", "status", "why", "attempts",
+        "reference", "gateway_id", "error", "queued_by", "created_at", "send_after",
+        "claimed_at", "checked_at", "sent_at", "delivered_at",
     ]
+    readonly_fields = ["why", "reference"]
 
     def get_queryset(self, request):
         messages_ = super().get_queryset(request)
@@ -225,6 +228,49 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
     def short_text(self, message):
         return message.text if len(message.text) <= 60 else message.text[:57] + "…"
 
+    @admin.display(description=_("why"))
+    def why(self, message):
+        # The list reads what holds messages back once per page (get_changelist_instance).
+        if not hasattr(message, "why_text"):
+            message.why_text = outlook.why(message, outlook.Outlook.current())
+        return message.why_text
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        current = outlook.Outlook.current()
+        for message in changelist.result_list:
+            message.why_text = outlook.why(message, current)
+        return changelist
+
+    def changelist_view(self, request, extra_context=None):
+        state = sender.sending_state()
+        extra_context = {
+            **(extra_context or {}),
+            **whatsapp_alert_context(request),
+            "whatsapp_quota": state if state.quota_per_month else None,
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        resume = path("resume-sending/", self.admin_site.admin_view(self.resume_sending_view),
+                      name="crm_message_resume_sending")
+        return [resume, *super().get_urls()]
+
+    def resume_sending_view(self, request):
+        """"Coba lagi": lift a pause at once (POST, CSRF-checked by admin_view)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(SEND_PERMISSION):
+            raise PermissionDenied
+        sender.resume_sending()
+        self.message_user(request, gettext(
+            "Sending resumed. If KirimWA still refuses, it pauses again and says why."
+        ), messages.SUCCESS)
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("admin:crm_message_changelist", current_app=self.admin_site.name)
+        return HttpResponseRedirect(target)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
@@ -237,12 +283,39 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
     @admin.action(permissions=["send_whatsapp"], description=_("Send failed messages again"))
     def requeue_messages(self, request, queryset):
         # Unknown ones are left alone on purpose: the customer may have them.
-        count = sender.requeue(queryset.filter(status=Message.Status.FAILED))
+        failed = queryset.filter(status=Message.Status.FAILED)
+        not_received = failed.filter(reason=Message.Reason.NOT_RECEIVED).count()
+        if not_received and "confirm" not in request.POST:
+            # KirimWA showed no trace of these, yet cannot prove it never had
+            # them: resending takes one explicit confirmation.
+            return TemplateResponse(request, "admin/crm/message/requeue_confirmation.html", {
+                **self.admin_site.each_context(request),
+                "title": gettext("Send again?"),
+                "opts": self.model._meta,
+                "not_received": not_received,
+                "count": failed.count(),
+                "selected_ids": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            })
+        count = sender.requeue(failed)
         self.message_user(request, ngettext(
             "%(count)d failed message queued again.",
             "%(count)d failed messages queued again.",
             count,
         ) % {"count": count}, messages.SUCCESS)
+
+
+def whatsapp_alert_context(request):
+    """The sending alerts (a pause, no worker) for the dashboard and the message log."""
+    if not request.user.has_perm("crm.view_message"):
+        return {}
+    return {
+        "whatsapp_alerts": outlook.sending_alerts(),
+        "can_resume_sending": request.user.has_perm(SEND_PERMISSION),
+        "resume_sending_url": reverse("admin:crm_message_resume_sending"),
+    }
 
 
 @admin.register(MessageBatch)

@@ -12,6 +12,7 @@ The backend is chosen by the dotted-path setting ``WHATSAPP_BACKEND``, like
 Django's ``EMAIL_BACKEND``.
 """
 
+import datetime
 import logging
 import sys
 import uuid
@@ -45,13 +46,22 @@ _BAD_URL_ERRORS = (
 _STATES = {"success": "delivered", "fail": "failed", "pending": "pending"}
 
 
-class GatewayError(Exception):
-    """A gateway call failed; ``kind`` says whether resending is safe."""
+# Answers that mean every further call fails the same way until someone
+# fixes the configuration: sending pauses instead of failing message by message.
+PAUSE_TOKEN = "token"  # 401 or 403: KIRIMWA_API_TOKEN refused
+PAUSE_DEVICE_MISSING = "device_missing"  # "Device not found": KIRIMWA_DEVICE_ID wrong
+PAUSE_DISCONNECTED = "disconnected"  # the paired phone is offline or logged out
 
-    def __init__(self, message, kind, status_code=None):
+
+class GatewayError(Exception):
+    """A gateway call failed; ``kind`` says whether resending is safe, and
+    ``pause`` (one of PAUSE_*, or None) whether every other call will fail too."""
+
+    def __init__(self, message, kind, status_code=None, pause=None):
         super().__init__(message)
         self.kind = kind
         self.status_code = status_code
+        self.pause = pause
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,25 @@ class DeliveryStatus:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class GatewayMessage:
+    """One message in the gateway's own list; ``created_at`` may be None."""
+
+    id: str
+    phone: str
+    text: str
+    state: str
+    created_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """This month's usage: messages sent of the messages a month allowed."""
+
+    sent: int
+    per_month: int
+
+
 class BaseBackend:
     def send_text(self, phone: str, text: str) -> str:
         """Send ``text`` to ``phone`` (E.164 digits, no "+"); return the gateway's id."""
@@ -70,6 +99,18 @@ class BaseBackend:
     def status(self, gateway_id: str) -> DeliveryStatus:
         """The delivery status of a message sent earlier."""
         raise NotImplementedError
+
+    def recent_messages(self, since: datetime.datetime) -> list:
+        """The gateway's messages (GatewayMessage), newest first, back to about ``since``."""
+        return []
+
+    def device_connected(self) -> bool:
+        """Whether the paired phone is connected; a GatewayError if it cannot be asked."""
+        return True
+
+    def quota(self):
+        """This month's Quota, or None when the backend has none."""
+        return None
 
 
 def _require_digits(phone):
@@ -133,6 +174,45 @@ class KirimWABackend(BaseBackend):
             raise GatewayError(f"KirimWA returned an unknown status: {gateway_status!r}", UNKNOWN)
         return DeliveryStatus(_STATES[gateway_status], str(data.get("message") or ""))
 
+    def recent_messages(self, since):
+        # The list is paged by an opaque key and, like every list seen in the
+        # client libraries, newest first: paging stops at the first page that
+        # reaches back past ``since``, and after MAX_LIST_PAGES at most.
+        found, start_key = [], None
+        self._require_configuration()
+        for _page in range(MAX_LIST_PAGES):
+            params = {"start_key": start_key} if start_key else {}
+            data = self._request("GET", "/messages", params=params)
+            items = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                raise GatewayError("KirimWA returned a message list without data", UNKNOWN)
+            page = [m for m in map(_gateway_message, items) if m is not None]
+            found.extend(page)
+            meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+            start_key = meta.get("last_key")
+            dated = [m.created_at for m in page if m.created_at]
+            if not start_key or not page or (dated and min(dated) < since):
+                break
+        return found
+
+    def device_connected(self):
+        self._require_configuration()
+        data = self._request("GET", f"/devices/{self.device_id}")
+        status = data.get("status") if isinstance(data, dict) else None
+        if status not in ("connected", "disconnected"):
+            raise GatewayError(f"KirimWA returned an unknown device status: {status!r}", UNKNOWN)
+        return status == "connected"
+
+    def quota(self):
+        self._require_configuration()
+        data = self._request("GET", "/quotas")
+        quota = data.get("quota") if isinstance(data, dict) else None
+        try:
+            return Quota(int(quota["current_month_message_sent"]),
+                         int(quota["messages_per_month"]))
+        except (TypeError, KeyError, ValueError):
+            raise GatewayError("KirimWA returned quotas without numbers", UNKNOWN) from None
+
     def _require_configuration(self):
         if not self.token or not self.device_id:
             raise GatewayError(
@@ -159,6 +239,29 @@ class KirimWABackend(BaseBackend):
                 UNKNOWN,
                 response.status_code,
             ) from None
+
+
+# Paging back through the message list costs one request a page (20 messages
+# a page in the fake); 25 pages cover a busy shop's last few hours.
+MAX_LIST_PAGES = 25
+
+
+def _gateway_message(item):
+    if not isinstance(item, dict):
+        return None
+    fields = (item.get("id"), item.get("phone_number"), item.get("message"))
+    if not all(isinstance(value, str) for value in fields):
+        return None
+    created_at = None
+    if isinstance(item.get("created_at"), str):
+        try:
+            created_at = datetime.datetime.fromisoformat(item["created_at"])
+        except ValueError:
+            created_at = None
+        if created_at is not None and created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=datetime.UTC)
+    state = _STATES.get(item.get("status"), "pending")
+    return GatewayMessage(*fields, state, created_at)
 
 
 def _kind_of_request_failure(error):
@@ -201,9 +304,15 @@ def _error_from_response(response):
         body = response.json()
     except ValueError:
         body = None  # an HTML error page from a proxy, say: not worth logging
-    if isinstance(body, dict) and body.get("message"):
-        message += f": {body['message']}"
-    return GatewayError(message, kind, code)
+    detail = body.get("message") if isinstance(body, dict) else None
+    if detail:
+        message += f": {detail}"
+    pause = None
+    if code in (401, 403):
+        pause = PAUSE_TOKEN
+    elif code == 404 and isinstance(detail, str) and "device not found" in detail.lower():
+        pause = PAUSE_DEVICE_MISSING
+    return GatewayError(message, kind, code, pause)
 
 
 class ConsoleBackend(BaseBackend):
@@ -230,12 +339,14 @@ class MemoryBackend(BaseBackend):
     outbox = []  # (phone, text, gateway_id)
     _failures = []  # kinds the next sends raise, in order
     _statuses = {}  # gateway_id -> DeliveryStatus
+    connected = True
 
     @classmethod
     def reset(cls):
         cls.outbox.clear()
         cls._failures.clear()
         cls._statuses.clear()
+        cls.connected = True
 
     @classmethod
     def fail_next(cls, kind, times=1):
@@ -257,6 +368,15 @@ class MemoryBackend(BaseBackend):
 
     def status(self, gateway_id):
         return self._statuses.get(gateway_id, DeliveryStatus("delivered"))
+
+    def recent_messages(self, since):
+        return [
+            GatewayMessage(gateway_id, phone, text, self.status(gateway_id).state)
+            for phone, text, gateway_id in reversed(self.outbox)
+        ]
+
+    def device_connected(self):
+        return self.connected
 
 
 def get_backend():

@@ -86,6 +86,22 @@ class Message(models.Model):
         # The gateway may or may not have it: settled by its status, never by resending.
         UNKNOWN = "unknown", _("Unknown")
 
+    class Reason(models.TextChoices):
+        """Why a message failed or is unknown, in words the owner can act on."""
+
+        NOT_RECEIVED = "not_received", _("Not received by KirimWA: it has no trace of it")
+        UNCONFIRMED = "unconfirmed", _("Sent, but KirimWA's answer was lost: checking with it")
+        WORKER_STOPPED = "worker_stopped", _(
+            "The sender stopped while sending: checking with KirimWA"
+        )
+        UNDELIVERABLE = "undeliverable", _("KirimWA could not deliver it")
+        REFUSED = "refused", _("KirimWA refused the message (number or text)")
+        BUSY = "busy", _("KirimWA stayed busy or unreachable after every try")
+        NOT_CONFIGURED = "not_configured", _(
+            "KirimWA is not set up: set KIRIMWA_API_TOKEN and KIRIMWA_DEVICE_ID"
+        )
+        OPTED_OUT = "opted_out", _("The customer opted out of WhatsApp messages")
+
     # The customer it goes to; or none, for a salesperson's own digest (staff).
     customer = models.ForeignKey(
         "crm.Customer",
@@ -132,7 +148,15 @@ class Message(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     gateway_id = models.CharField(_("gateway id"), max_length=64, blank=True, default="")
-    error = models.TextField(_("error"), blank=True, default="")
+    # Our own name for the latest attempt, written before the request goes out
+    # ("crm-<pk>-<attempt>"): the log line and the settling refer to it.
+    reference = models.CharField(_("reference"), max_length=40, blank=True, default="",
+                                 editable=False)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True,
+                              default="")
+    error = models.TextField(_("technical detail"), blank=True, default="")
+    # When KirimWA was last asked about an unknown message.
+    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
     queued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("queued by"),
@@ -189,6 +213,16 @@ class SendingState(models.Model):
     # When a sending task last showed it was alive: workers restart sending
     # when it has been silent too long (its worker was killed).
     sender_seen_at = models.DateTimeField(null=True, blank=True)
+    # Sending paused for every worker: one of gateway.PAUSE_*, since when,
+    # KirimWA's own words, and when a probe last asked whether it is over.
+    paused_reason = models.CharField(max_length=20, blank=True, default="")
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_detail = models.TextField(blank=True, default="")
+    probed_at = models.DateTimeField(null=True, blank=True)
+    # The month's usage, as GET /v1/quotas last said.
+    quota_sent = models.PositiveIntegerField(null=True, blank=True)
+    quota_per_month = models.PositiveIntegerField(null=True, blank=True)
+    quota_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("WhatsApp sending state")

@@ -11,9 +11,20 @@ them (crm/whatsapp/tasks.py). The rules:
   have got it (a timeout after sending, a 500), the message is ``unknown``
   and settled by the gateway's status, not by resending. A worker killed
   while sending leaves a stale ``sending`` claim, which becomes ``unknown``.
+* **Every message ends settled.** Each attempt is written down (claimed,
+  with a reference of our own) before the request goes out. An ``unknown``
+  one is settled by what KirimWA knows: its status when we have its id, else
+  its message list around the send time, matched by number and text (and
+  its webhooks, crm/whatsapp/webhooks.py). With no trace after
+  NOT_RECEIVED_AFTER it fails as "not received by KirimWA", which the owner
+  may resend.
 * **Ban safety.** A rate, a random pause between messages, a daily cap and
   sending hours, decided under a lock on the one ``SendingState`` row, so the
-  limits hold across all workers together. Opted-out customers get nothing.
+  limits hold across all workers together; the cap counts only what reached
+  KirimWA. Opted-out customers get nothing.
+* **Pauses.** A refused token, an unknown or disconnected device stop all
+  sending at once (state in ``SendingState``) instead of failing message by
+  message; a probe from the workers' heartbeat resumes it.
 """
 
 import datetime
@@ -22,13 +33,13 @@ import operator
 import random
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.whatsapp import gateway
@@ -36,6 +47,7 @@ from crm.whatsapp.models import Message, MessageBatch, SendingState
 from crm.whatsapp.templates import check_placeholders, render
 
 Status = Message.Status
+Reason = Message.Reason
 
 PREVIEW_COUNT = 3
 SKIPPED_SHOWN = 50
@@ -45,6 +57,16 @@ QUEUE_CHUNK = 1000
 LONGEST_INLINE_WAIT = datetime.timedelta(seconds=15)
 # How often an unknown message's status is asked again.
 STATUS_CHECK_EVERY = datetime.timedelta(minutes=5)
+# How long KirimWA may take to show a message it got in its list or by a
+# webhook; an unknown message with no trace after this was not received.
+NOT_RECEIVED_AFTER = datetime.timedelta(minutes=30)
+# How far the gateway's clock and ours may differ when matching its list.
+CLOCK_SLACK = datetime.timedelta(minutes=5)
+# While paused, how often the heartbeat asks KirimWA whether it is over;
+# while sending, how often it checks the phone is still connected, and the quota.
+PROBE_EVERY = datetime.timedelta(seconds=60)
+DEVICE_CHECK_EVERY = datetime.timedelta(minutes=10)
+QUOTA_CHECK_EVERY = datetime.timedelta(hours=1)
 
 SKIP_NO_PHONE = gettext_lazy("no WhatsApp number")
 SKIP_OPTED_OUT = gettext_lazy("opted out of WhatsApp messages")
@@ -169,7 +191,8 @@ def queue_messages(text, *, by, customers=None, opportunities=None, template=Non
 def requeue(messages):
     """Queue failed or unknown ``messages`` again; return how many."""
     count = messages.filter(status__in=[Status.FAILED, Status.UNKNOWN]).update(
-        status=Status.QUEUED, send_after=timezone.now(), error="", attempts=0
+        status=Status.QUEUED, send_after=timezone.now(), error="", reason="", attempts=0,
+        gateway_id="", checked_at=None,
     )
     if count:
         transaction.on_commit(_start_sending)
@@ -181,7 +204,7 @@ def opt_out(customer):
     customer.whatsapp_opt_out = True
     customer.save(update_fields=["whatsapp_opt_out", "updated_at"])
     Message.objects.filter(customer=customer, status=Status.QUEUED).update(
-        status=Status.FAILED, error=str(SKIP_OPTED_OUT)
+        status=Status.FAILED, reason=Reason.OPTED_OUT, error=""
     )
 
 
@@ -263,6 +286,18 @@ def _locked_state():
     return SendingState.objects.select_for_update().get(pk=1)
 
 
+def sending_state():
+    return SendingState.objects.get_or_create(pk=1)[0]
+
+
+def _uncount(now):
+    """Give back the daily cap's place of an attempt KirimWA never accepted."""
+    if Limits.from_settings().daily_cap:
+        SendingState.objects.filter(
+            pk=1, day=timezone.localdate(now), sent_on_day__gt=0
+        ).update(sent_on_day=F("sent_on_day") - 1)
+
+
 # --- Sending -------------------------------------------------------------------
 
 
@@ -275,6 +310,9 @@ def claim_next(now, limits):
     """The next due message, claimed for this worker; a Wait; or None if none is due."""
     with transaction.atomic():
         state = _locked_state() if limits.active else None
+        paused = (state or sending_state()).paused_reason
+        if paused:
+            return None  # the heartbeat's probe, or "Coba lagi", starts sending again
         if state is not None:
             until = limits.wait_until(state, now)
             if until:
@@ -290,7 +328,8 @@ def claim_next(now, limits):
             return None
         # The conditional update is the claim where FOR UPDATE is a no-op (SQLite).
         claimed = Message.objects.filter(pk=candidate, status=Status.QUEUED).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1,
+            reference=f"crm-{candidate}-{uuid.uuid4().hex[:8]}", checked_at=None,
         )
         if not claimed:
             return Wait(now)  # taken by another worker: look again at once
@@ -302,23 +341,43 @@ def claim_next(now, limits):
 def send_claimed(message, backend, now):
     """Send one claimed message and record the outcome."""
     if message.customer is not None and message.customer.whatsapp_opt_out:
-        _finish(message, status=Status.FAILED, error=str(SKIP_OPTED_OUT))
+        _finish(message, status=Status.FAILED, reason=Reason.OPTED_OUT, error="")
+        _uncount(now)
         return
     try:
         gateway_id = backend.send_text(message.phone, message.text)
     except gateway.GatewayError as error:
-        if error.kind == gateway.RETRYABLE and message.attempts < settings.WHATSAPP_MAX_ATTEMPTS:
+        detail = f"{message.reference}: {error}"
+        if error.pause:
+            # Every other message would fail the same way: pause them all,
+            # and this one waits with them, as if it had not been tried.
+            pause_sending(error.pause, str(error), now)
+            _finish(message, status=Status.QUEUED, error=detail, reason="",
+                    attempts=max(0, message.attempts - 1), send_after=now)
+            _uncount(now)
+        elif error.kind == gateway.RETRYABLE and message.attempts < settings.WHATSAPP_MAX_ATTEMPTS:
             backoff = settings.WHATSAPP_RETRY_SECONDS * 2 ** (message.attempts - 1)
             _finish(
-                message, status=Status.QUEUED, error=str(error),
+                message, status=Status.QUEUED, error=detail, reason="",
                 send_after=now + datetime.timedelta(seconds=backoff),
             )
+            _uncount(now)
         elif error.kind == gateway.UNKNOWN:
-            _finish(message, status=Status.UNKNOWN, error=str(error))
+            _finish(message, status=Status.UNKNOWN, error=detail, reason=Reason.UNCONFIRMED)
         else:
-            _finish(message, status=Status.FAILED, error=str(error))
+            _finish(message, status=Status.FAILED, error=detail, reason=_failure_reason(error))
+            _uncount(now)
         return
-    _finish(message, status=Status.SENT, gateway_id=gateway_id, sent_at=now, error="")
+    _finish(message, status=Status.SENT, gateway_id=gateway_id, sent_at=now, error="",
+            reason="")
+
+
+def _failure_reason(error):
+    if error.kind == gateway.RETRYABLE:
+        return Reason.BUSY
+    if error.status_code is None and "KIRIMWA_API_TOKEN" in str(error):
+        return Reason.NOT_CONFIGURED
+    return Reason.REFUSED
 
 
 def _finish(message, **fields):
@@ -357,7 +416,9 @@ def recover_stale_claims(now):
             pk__in=stale, status=Status.SENDING, claimed_at__lt=stale_before
         ).update(
             status=Status.UNKNOWN,
-            error=_("The sender stopped while sending: the gateway may or may not have it."),
+            reason=Reason.WORKER_STOPPED,
+            error="The sender stopped while sending: the gateway may or may not have it.",
+            checked_at=None,
             updated_at=now,
         )
     except OperationalError as error:
@@ -367,18 +428,86 @@ def recover_stale_claims(now):
 
 
 def settle_unknown(backend, now, limit=100):
-    """Ask the gateway about unknown messages it gave an id for."""
-    asked_before = now - STATUS_CHECK_EVERY
-    unknown = Message.objects.filter(
-        status=Status.UNKNOWN, claimed_at__lt=asked_before
-    ).exclude(gateway_id="")[:limit]
+    """Settle unknown messages by what KirimWA knows; return how many were settled.
+
+    By its status when we have its id; else by its message list around the
+    send time, matched by number and text; with no trace NOT_RECEIVED_AFTER
+    after the attempt, as "not received by KirimWA". A lookup that failed
+    proves nothing: the message is asked about again later.
+    """
+    due = Q(checked_at__isnull=True) | Q(checked_at__lte=now - STATUS_CHECK_EVERY)
+    unknown = list(
+        Message.objects.filter(due, status=Status.UNKNOWN).order_by("claimed_at", "pk")[:limit]
+    )
+    settled = 0
+    by_list = []
     for message in unknown:
+        if not message.gateway_id:
+            by_list.append(message)
+            continue
         try:
             status = backend.status(message.gateway_id)
-        except gateway.GatewayError:
-            Message.objects.filter(pk=message.pk).update(claimed_at=now)  # ask later
+        except gateway.GatewayError as error:
+            if error.pause:
+                pause_sending(error.pause, str(error), now)
+                return settled
+            if error.kind == gateway.PERMANENT:
+                by_list.append(message)  # an id it does not know: look for the text
+            else:
+                Message.objects.filter(pk=message.pk).update(checked_at=now)  # ask later
             continue
         apply_delivery_status(message, status.state, status.detail, now)
+        settled += 1
+    if by_list:
+        settled += _settle_by_list(backend, by_list, now)
+    return settled
+
+
+def _settle_by_list(backend, messages, now):
+    attempted = [m.claimed_at or m.created_at for m in messages]
+    try:
+        recent = backend.recent_messages(min(attempted) - CLOCK_SLACK)
+    except gateway.GatewayError as error:
+        if error.pause:
+            pause_sending(error.pause, str(error), now)
+        Message.objects.filter(pk__in=[m.pk for m in messages]).update(checked_at=now)
+        return 0
+    taken = set(
+        Message.objects.filter(gateway_id__in=[r.id for r in recent])
+        .values_list("gateway_id", flat=True)
+    )
+    candidates = [r for r in reversed(recent) if r.id not in taken]  # oldest first
+    settled = 0
+    for message, sent_at in zip(messages, attempted, strict=True):
+        match = next((r for r in candidates if _same_message(r, message, sent_at)), None)
+        if match is not None:
+            candidates.remove(match)
+            Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+                gateway_id=match.id, checked_at=now
+            )
+            apply_delivery_status(message, match.state, "", now)
+            settled += 1
+        elif now - sent_at >= NOT_RECEIVED_AFTER:
+            count = Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+                status=Status.FAILED, reason=Reason.NOT_RECEIVED, checked_at=now,
+                error=f"{message.reference}: not in KirimWA's message list and no delivery "
+                      f"report {NOT_RECEIVED_AFTER} after the attempt ({message.error})",
+                updated_at=now,
+            )
+            if count and timezone.localdate(sent_at) == timezone.localdate(now):
+                _uncount(now)
+            settled += count
+        else:
+            Message.objects.filter(pk=message.pk).update(checked_at=now)
+    return settled
+
+
+def _same_message(record, message, sent_at):
+    if (record.phone, record.text) != (message.phone, message.text):
+        return False
+    if record.created_at is None:
+        return True  # the list did not say when: number and text must do
+    return sent_at - CLOCK_SLACK <= record.created_at <= sent_at + stale_after() + CLOCK_SLACK
 
 
 def apply_delivery_status(message, state, detail, now):
@@ -386,15 +515,15 @@ def apply_delivery_status(message, state, detail, now):
     if state == "delivered":
         Message.objects.filter(
             pk=message.pk, status__in=[Status.SENT, Status.UNKNOWN, Status.SENDING]
-        ).update(status=Status.DELIVERED, delivered_at=now, error="", updated_at=now)
+        ).update(status=Status.DELIVERED, delivered_at=now, error="", reason="", updated_at=now)
     elif state == "failed":
         Message.objects.filter(
             pk=message.pk, status__in=[Status.SENT, Status.UNKNOWN, Status.SENDING]
-        ).update(status=Status.FAILED, error=detail or _("The gateway could not deliver it."),
-                 updated_at=now)
+        ).update(status=Status.FAILED, reason=Reason.UNDELIVERABLE,
+                 error=detail or "KirimWA reported the message failed.", updated_at=now)
     elif state == "pending":
         Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
-            status=Status.SENT, error="", updated_at=now
+            status=Status.SENT, sent_at=F("claimed_at"), error="", reason="", updated_at=now
         )
 
 
@@ -445,12 +574,18 @@ def restart_if_stalled(now=None):
     of its next run went with it. Called by every worker's heartbeat.
     Returns True if sending was started."""
     now = now or timezone.now()
+    probe_gateway(now)
     state = SendingState.objects.filter(pk=1).first()
+    if state is not None and state.paused_reason:
+        return False
     if state is not None and state.sender_seen_at and now - state.sender_seen_at < SILENT_TOO_LONG:
         return False
     due = Q(status=Status.QUEUED, send_after__lte=now)
     abandoned = Q(status=Status.SENDING, claimed_at__lt=now - stale_after())
-    waiting = Message.objects.filter(due | abandoned).exists()
+    unsettled = Q(status=Status.UNKNOWN) & (
+        Q(checked_at__isnull=True) | Q(checked_at__lte=now - STATUS_CHECK_EVERY)
+    )
+    waiting = Message.objects.filter(due | abandoned | unsettled).exists()
     if waiting:
         # Mark it seen now, so other workers' heartbeats do not start it too.
         _seen(now)
@@ -461,6 +596,8 @@ def restart_if_stalled(now=None):
 def next_wake(now):
     """When there is next something to do: a queued message's time, a claim
     of another worker going stale (it died), or a status check."""
+    if sending_state().paused_reason:
+        return None  # the heartbeat's probe starts sending when the pause is over
     due = Message.objects.filter(status=Status.QUEUED).aggregate(due=Min("send_after"))["due"]
     oldest_claim = Message.objects.filter(status=Status.SENDING).aggregate(
         claimed=Min("claimed_at")
@@ -468,9 +605,78 @@ def next_wake(now):
     if oldest_claim is not None:
         stale = oldest_claim + stale_after()
         due = min(due, stale) if due else stale
-    if Message.objects.filter(status=Status.UNKNOWN).exclude(gateway_id="").exists():
+    if Message.objects.filter(status=Status.UNKNOWN).exists():
         check = now + STATUS_CHECK_EVERY
         due = min(due, check) if due else check
     if due is not None:
         return max(due, now)
     return None
+
+
+# --- Pauses and probes ---------------------------------------------------------
+
+
+def pause_sending(reason, detail, now):
+    """Stop all sending, on every worker, until a probe or the owner resumes it."""
+    SendingState.objects.get_or_create(pk=1)
+    SendingState.objects.filter(pk=1).exclude(paused_reason=reason).update(
+        paused_reason=reason, paused_at=now
+    )
+    SendingState.objects.filter(pk=1).update(paused_detail=detail[:1000], probed_at=now)
+
+
+def resume_sending():
+    """Lift a pause and start sending at once; return whether one was lifted.
+    If its cause is still there, the first send pauses again."""
+    lifted = SendingState.objects.filter(pk=1).exclude(paused_reason="").update(
+        paused_reason="", paused_at=None, paused_detail=""
+    )
+    transaction.on_commit(_start_sending)
+    return bool(lifted)
+
+
+def probe_gateway(now=None, backend=None):
+    """Ask KirimWA whether the device is connected: while paused every
+    PROBE_EVERY (success resumes sending), otherwise every DEVICE_CHECK_EVERY
+    (a disconnected phone pauses it); and the month's quota every hour.
+    Called from every worker's heartbeat, through restart_if_stalled."""
+    now = now or timezone.now()
+    state = sending_state()
+    every = PROBE_EVERY if state.paused_reason else DEVICE_CHECK_EVERY
+    if state.probed_at and now - state.probed_at < every:
+        return
+    # Claimed by a conditional update, so one worker's heartbeat probes, not all.
+    if not SendingState.objects.filter(pk=1, probed_at=state.probed_at).update(probed_at=now):
+        return
+    backend = backend or gateway.get_backend()
+    try:
+        connected = backend.device_connected()
+    except gateway.GatewayError as error:
+        if error.pause:
+            pause_sending(error.pause, str(error), now)
+        return  # unreachable: proves nothing either way
+    if not connected:
+        pause_sending(gateway.PAUSE_DISCONNECTED, "GET /devices: status disconnected", now)
+    elif state.paused_reason:
+        resume_sending()
+    if not state.quota_checked_at or now - state.quota_checked_at >= QUOTA_CHECK_EVERY:
+        try:
+            quota = backend.quota()
+        except gateway.GatewayError:
+            return
+        if quota is not None:
+            SendingState.objects.filter(pk=1).update(
+                quota_sent=quota.sent, quota_per_month=quota.per_month, quota_checked_at=now
+            )
+
+
+def device_status_changed(connected, now=None):
+    """KirimWA's webhook said the phone (dis)connected."""
+    now = now or timezone.now()
+    if not connected:
+        pause_sending(gateway.PAUSE_DISCONNECTED, "webhook device_status_changed: disconnected",
+                      now)
+    elif SendingState.objects.filter(
+        pk=1, paused_reason__in=[gateway.PAUSE_DISCONNECTED, gateway.PAUSE_DEVICE_MISSING]
+    ).exists():
+        resume_sending()

@@ -38,9 +38,12 @@ _DEPTH_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
 # The fields read from each kind of report, and the JSON types they may have
 # (None, the JSON null, stands for "absent").
 _FIELD_TYPES = {
-    "send_message_response": {"id": (str,), "status": (str,), "message": (str, type(None))},
+    "send_message_response": {"id": (str,), "status": (str,), "message": (str, type(None)),
+                              "payload": (dict, type(None))},
     "incoming_message": {"payload": (dict,)},
+    "device_status_changed": {"device_id": (str, type(None)), "status": (str,)},
 }
+_REPORTED_TYPES = {"phone_number": (str, type(None)), "message": (str, type(None))}
 _INCOMING_TYPES = {"sender": (str,), "text": (str, type(None)),
                    "is_group_message": (bool, type(None))}
 
@@ -60,9 +63,11 @@ def _shape_error(payload):
     for name, types in _FIELD_TYPES.get(kind, {}).items():
         if name in payload and not isinstance(payload[name], types):
             return f"{name} has the wrong type"
-    if kind == "incoming_message":
+    inner_types = {"incoming_message": _INCOMING_TYPES,
+                   "send_message_response": _REPORTED_TYPES}.get(kind)
+    if inner_types:
         inner = payload.get("payload") or {}
-        for name, types in _INCOMING_TYPES.items():
+        for name, types in inner_types.items():
             if name in inner and not isinstance(inner[name], types):
                 return f"payload.{name} has the wrong type"
     return None
@@ -93,6 +98,8 @@ def kirimwa_webhook(request, token):
         _delivery_report(payload)
     elif kind == "incoming_message":
         _incoming_message(payload.get("payload") or {})
+    elif kind == "device_status_changed":
+        _device_status_changed(payload)
     return JsonResponse({"ok": True})
 
 
@@ -101,10 +108,41 @@ def _delivery_report(payload):
     gateway_id = payload.get("id")
     if not state or not isinstance(gateway_id, str) or not gateway_id:
         return
-    for message in Message.objects.filter(gateway_id=gateway_id):
-        sender.apply_delivery_status(
-            message, state, str(payload.get("message") or ""), timezone.now()
-        )
+    detail = str(payload.get("message") or "")
+    matched = list(Message.objects.filter(gateway_id=gateway_id))
+    if not matched:
+        matched = _unknown_message_reported(payload.get("payload") or {}, gateway_id)
+    for message in matched:
+        sender.apply_delivery_status(message, state, detail, timezone.now())
+
+
+def _unknown_message_reported(original, gateway_id):
+    """The unknown message (no id: its answer was lost) this report is about,
+    matched by number and text, the oldest first; it gets the report's id."""
+    try:
+        phone = normalize_phone(str(original.get("phone_number") or ""))
+    except InvalidPhoneNumber:
+        return []
+    candidate = (
+        Message.objects.filter(status__in=[Message.Status.UNKNOWN, Message.Status.SENDING],
+                               gateway_id="", phone=phone, text=original.get("message") or "")
+        .order_by("claimed_at", "pk").first()
+    )
+    if candidate is None:
+        return []
+    if not Message.objects.filter(pk=candidate.pk, gateway_id="").update(gateway_id=gateway_id):
+        return []
+    return [candidate]
+
+
+def _device_status_changed(payload):
+    device_id = payload.get("device_id")
+    if device_id and device_id != settings.KIRIMWA_DEVICE_ID:
+        return  # another device on the same KirimWA account
+    if payload.get("status") == "disconnected":
+        sender.device_status_changed(connected=False)
+    elif payload.get("status") == "connected":
+        sender.device_status_changed(connected=True)
 
 
 def _incoming_message(payload):
