@@ -263,6 +263,7 @@ class SpreadsheetAdminMixin:
         """Delete the stored copy of an upload, if there is one by that name."""
         if name:
             self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()
+            import_jobs.forget_upload(name)  # its row count, if it was a large one
 
     def add_data_read_fail_error_to_form(self, form, e):
         # The library's message names the exception's class ("'BadZipFile'

@@ -45,14 +45,22 @@ PROGRESS_SECONDS = 1.0
 
 
 def remember_rows(upload_name, rows):
-    """Keep the row count the preview read, for the confirmation to decide
-    whether the import runs in the background (reading the file again in
-    the request would take as long as the import)."""
-    caches["import_uploads"].set(_rows_key(upload_name), rows)
+    """Keep the row count the preview read, if the file is large enough to
+    be imported in the background: the confirmation decides by it (reading
+    the file again in its request would take as long as the import)."""
+    if runs_in_background(rows):
+        caches["import_uploads"].set(_rows_key(upload_name), rows)
 
 
 def remembered_rows(upload_name):
+    """The row count of a large upload; None for a small one."""
     return caches["import_uploads"].get(_rows_key(upload_name))
+
+
+def forget_upload(upload_name):
+    """Delete a stored upload, and its row count."""
+    SharedUploadStorage(name=upload_name).remove()
+    caches["import_uploads"].delete(_rows_key(upload_name))
 
 
 def _rows_key(upload_name):
@@ -142,7 +150,7 @@ def run(job_id):
         writer.close()
         if job.upload_name:
             # Imported or not, the stored copy (up to 13.5 MB) is not read again.
-            SharedUploadStorage(name=job.upload_name).remove()
+            forget_upload(job.upload_name)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "rows_done", "finished_at", "import_record"])
 

@@ -289,3 +289,15 @@ def test_a_job_whose_worker_was_killed_says_so_and_wrote_nothing(admin_client, a
     assert data["error"].startswith("Tidak ada yang berubah: pekerja yang menjalankannya berhenti")
     assert "WorkerDied" not in data["error"] and "heartbeat" not in data["error"]
     assert ImportJob.objects.get().status == "failed"
+
+
+def test_only_a_large_uploads_row_count_is_kept_and_it_goes_with_the_upload(
+    admin_client, threshold
+):
+    small = preview(admin_client, customers_csv(10)).context["confirm_form"].initial
+    large = preview(admin_client, customers_csv(11)).context["confirm_form"].initial
+    assert import_jobs.remembered_rows(small["import_file_name"]) is None
+    assert import_jobs.remembered_rows(large["import_file_name"]) == 11
+    admin_client.post(reverse("admin:crm_customer_process_import"), {**large, "confirm": "1"})
+    assert import_jobs.remembered_rows(large["import_file_name"]) is None
+    assert not upload_is_kept(large["import_file_name"])
