@@ -13,7 +13,7 @@ ifneq (,$(filter mysql%,$(DATABASE_URL)))
 REQUIREMENTS_DB := requirements-mysql.txt
 endif
 
-.PHONY: run test bench lint messages clean-db backup restore screenshots
+.PHONY: run serve test bench lint messages clean-db backup restore screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,24 @@ INSTALLED := $(VENV)/.installed-$(if $(REQUIREMENTS_DB),mysql,base)
 	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
 	@echo "Wrote .env (DEBUG on, new SECRET_KEY) for local use."
 
+# The task worker and the web server. Ctrl+C stops both; so does stopping
+# make: the shell's trap kills both, and if make is killed outright the worker
+# still stops, as it watches make's pid ($PPID in the shell) and, under the
+# autoreloader, its own reloader process.
+SERVE = @echo "Starting the task worker and the web server on http://$(HOST):$(PORT)/ (Ctrl+C stops both)"; \
+	trap 'kill 0' EXIT; \
+	$(PY) manage.py worker --stop-with-pid $$PPID & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
 run: $(INSTALLED) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py create_demo_admin
-	@echo "Starting the task worker and the web server on http://$(HOST):$(PORT)/ (Ctrl+C stops both)"
-	trap 'kill 0' EXIT; \
-	$(PY) manage.py worker & \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(SERVE)
+
+# The same without migrating or loading the demo data.
+serve: $(INSTALLED) .env
+	$(SERVE)
 
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
