@@ -20,6 +20,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from crm import import_jobs
+from crm.history import deleted_records, restore_customer
 from crm.imports import revert_import
 from crm.models import Customer, ImportJob, ImportRecord
 from crm.roles import OWNER, SALES, VIEWER, sync_roles
@@ -256,10 +257,12 @@ def test_undo_writes_its_history_rows_in_bulk(admin_client, admin_user):
     assert deleted.count() == 300
     assert set(deleted.values_list("history_user", flat=True)) == {admin_user.pk}
     assert sorted(deleted.values_list("name", flat=True))[:2] == ["Orang 0", "Orang 1"]
-    # The owner finds them among the deleted customers, to restore.
+    # The owner finds them among the deleted customers, and restores one.
     assert "Orang 299" in admin_client.get(
         reverse("admin:crm_deletedcustomer_changelist") + "?q=Orang+299"
     ).content.decode()
+    restore_customer(deleted_records(Customer).get(name="Orang 299"), by=admin_user)
+    assert Customer.objects.get().phone == "6281200000299"
 
 
 def test_a_second_undo_of_a_running_job_does_not_queue_another(admin_client, admin_user,
