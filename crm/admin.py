@@ -735,6 +735,22 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self.has_import_permission(request)
 
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            # The way back to a background import's page once it was left.
+            pending = ImportJob.objects.filter(
+                created_by=request.user,
+                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING],
+            ).order_by("pk")[:5]
+            for job in pending:
+                self.message_user(request, format_html(
+                    '{} <a href="{}">{}</a>',
+                    gettext("“%(file)s” is still at work in the background.")
+                    % {"file": job.file_name or job.model_name},
+                    import_job_url(job), gettext("See its progress"),
+                ), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
     def has_import_permission(self, request):
         return request.user.has_perm("crm.import_customer") or request.user.has_perm(
             "crm.import_opportunity"

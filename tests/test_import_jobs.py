@@ -304,3 +304,15 @@ def test_only_a_large_uploads_row_count_is_kept_and_it_goes_with_the_upload(
     admin_client.post(reverse("admin:crm_customer_process_import"), {**large, "confirm": "1"})
     assert import_jobs.remembered_rows(large["import_file_name"]) is None
     assert not upload_is_kept(large["import_file_name"])
+
+
+def test_the_import_history_leads_back_to_a_job_still_at_work(admin_client, admin_user):
+    job = ImportJob.objects.create(kind="import", status="running", model_name="crm.customer",
+                                   file_name="besar.csv", rows_total=5000,
+                                   created_by=admin_user)
+    page = admin_client.get(reverse("admin:crm_importrecord_changelist")).content.decode()
+    assert "“besar.csv” masih dikerjakan di latar belakang." in page
+    assert f'<a href="{job_url(job)}">Lihat kemajuannya</a>' in page
+    ImportJob.objects.filter(pk=job.pk).update(status="done")
+    page = admin_client.get(reverse("admin:crm_importrecord_changelist")).content.decode()
+    assert job_url(job) not in page
