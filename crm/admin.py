@@ -1,3 +1,4 @@
+import secrets
 from datetime import timedelta
 
 from django import forms
@@ -12,7 +13,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
@@ -44,7 +46,7 @@ from crm.models import (
     StageChange,
     Status,
 )
-from crm.orders import outstanding
+from crm.orders import outstanding, record_payment
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
@@ -435,6 +437,44 @@ class CustomerAdmin(
             opportunity.delete()
 
 
+class FormTokenField(forms.CharField):
+    """A hidden one-time token, new each time the form is shown; never a change."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, required=False, widget=forms.HiddenInput,
+                         initial=lambda: secrets.token_urlsafe(24), **kwargs)
+
+    def has_changed(self, initial, data):
+        return False
+
+
+class PaymentForm(forms.ModelForm):
+    # One per new row shown (rows added by "Add another" share it, told apart
+    # by their prefix): the same form posted twice records the payment once.
+    form_token = FormTokenField()
+
+    @property
+    def request_token(self):
+        token = self.data.get(self.add_prefix("form_token")) if self.is_bound else None
+        return f"{token[:40]} {self.prefix}" if token else None
+
+    @cached_property
+    def recorded_before(self):
+        """The payment this same row recorded when the form was posted before."""
+        if self.instance.pk is not None or not self.request_token:
+            return None
+        return Payment.objects.filter(request_token=self.request_token).first()
+
+    def has_changed(self):
+        # Posted again: nothing to check or save (the first post was checked).
+        return self.recorded_before is None and super().has_changed()
+
+    def save(self, commit=True):
+        if self.instance.pk is None:
+            self.instance.request_token = self.request_token
+        return super().save(commit)
+
+
 class PaymentFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
@@ -454,10 +494,23 @@ class PaymentFormSet(forms.BaseInlineFormSet):
 
 class PaymentInline(admin.TabularInline):
     model = Payment
+    form = PaymentForm
     formset = PaymentFormSet
-    fields = ["paid_on", "amount", "method", "note", "recorded_by"]
+    fields = ["paid_on", "amount", "method", "note", "recorded_by", "form_token"]
     readonly_fields = ["recorded_by"]
     extra = 0
+
+
+def already_recorded_message(payment):
+    recorded_at = timezone.localtime(payment.created_at)
+    return gettext(
+        "Already recorded: the payment of %(amount)s of %(date)s was recorded at %(time)s; "
+        "it was not recorded again."
+    ) % {
+        "amount": format_rupiah(payment.amount),
+        "date": formats.date_format(payment.paid_on, "SHORT_DATE_FORMAT"),
+        "time": formats.time_format(recorded_at),
+    }
 
 
 class FollowUpListFilter(admin.SimpleListFilter):
@@ -588,12 +641,19 @@ class OpportunityAdmin(
     def save_formset(self, request, form, formset, change):
         if formset.model is not Payment:
             return super().save_formset(request, form, formset, change)
+        recorded_before = [row.recorded_before for row in formset.forms if row.recorded_before]
         for payment in formset.save(commit=False):
             if payment.pk is None:
                 payment.recorded_by = request.user
-            payment.save()
+                payment, recorded = record_payment(payment)
+                if not recorded:
+                    recorded_before.append(payment)
+            else:
+                payment.save()
         for payment in formset.deleted_objects:
             payment.delete()
+        for payment in recorded_before:
+            self.message_user(request, already_recorded_message(payment), messages.WARNING)
         return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

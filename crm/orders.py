@@ -13,7 +13,7 @@ import dataclasses
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +42,9 @@ class Payment(models.Model):
         null=True, blank=True, related_name="+",
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    # The payment form's one-time token for this row: see record_payment().
+    request_token = models.CharField(max_length=80, unique=True, null=True, blank=True,
+                                     editable=False)
 
     class Meta:
         verbose_name = _("payment")
@@ -80,6 +83,37 @@ class Payment(models.Model):
         if self.opportunity_id is None:
             return
         check_payment(self.opportunity, self.amount or 0, exclude=self.pk)
+
+
+def record_payment(payment):
+    """Save the new ``payment`` once per ``request_token``; return the payment
+    that stands and whether it was recorded now.
+
+    A payment form posted twice (a double tap, or Back and Save again) carries
+    the same token: the second post finds the first one's payment and records
+    nothing, so no second receipt goes out either.
+    """
+    if not payment.request_token:
+        payment.save()
+        return payment, True
+    from crm.models import Opportunity
+
+    with transaction.atomic():
+        # Locked as save() locks it, so a second post waits for the first.
+        Opportunity.objects.select_for_update().only("pk").get(pk=payment.opportunity_id)
+        earlier = Payment.objects.filter(request_token=payment.request_token).first()
+        if earlier is not None:
+            return earlier, False
+        try:
+            with transaction.atomic():
+                payment.save()
+        except IntegrityError:
+            # Only a token copied into another order's form gets here.
+            earlier = Payment.objects.filter(request_token=payment.request_token).first()
+            if earlier is None:
+                raise
+            return earlier, False
+    return payment, True
 
 
 def _paid(opportunity, exclude=None):

@@ -4,6 +4,8 @@ Thin: the pages collect a text and call crm.whatsapp.sender, which owns the
 rules (who is skipped and why, queueing, sending).
 """
 
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -12,6 +14,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
@@ -42,6 +45,8 @@ class SendWhatsAppForm(forms.Form):
         label=_("Message"), required=False,
         widget=forms.Textarea(attrs={"rows": 5, "class": "form-control"}),
     )
+    # One per preview shown: "Send" posted twice from it sends once.
+    request_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, for_opportunities=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,16 +84,21 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
             batch = sender.queue_messages(
                 text, by=request.user, customers=customers, opportunities=opportunities,
                 template=form.cleaned_data["template"],
+                request_token=form.cleaned_data["request_token"],
             )
-            model_admin.message_user(
-                request, _queued_message(batch),
-                messages.SUCCESS if batch.queued_count else messages.WARNING,
-            )
+            if getattr(batch, "repeated", False):
+                model_admin.message_user(request, _repeated_message(batch), messages.WARNING)
+            else:
+                model_admin.message_user(
+                    request, _queued_message(batch),
+                    messages.SUCCESS if batch.queued_count else messages.WARNING,
+                )
             return None
         plan = sender.plan_messages(text, customers=customers, opportunities=opportunities)
-        # Show the text the template filled in, ready to edit.
+        # Show the text the template filled in, ready to edit, with a new token.
         form = SendWhatsAppForm(
-            {"template": request.POST.get("template", ""), "text": text},
+            {"template": request.POST.get("template", ""), "text": text,
+             "request_token": secrets.token_urlsafe(24)},
             for_opportunities=for_opportunities,
         )
         form.is_valid()
@@ -110,6 +120,26 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
         "media": model_admin.media,
     }
     return TemplateResponse(request, "admin/crm/send_whatsapp.html", context)
+
+
+def _repeated_message(batch):
+    """What the first post of this confirmation did, for a second post of it."""
+    queued_at = timezone.localtime(batch.created_at)
+    when = formats.time_format(queued_at)
+    if queued_at.date() != timezone.localdate():
+        when = f"{formats.date_format(queued_at, 'SHORT_DATE_FORMAT')} {when}"
+    return format_html(
+        '{} <a href="{}?batch__id__exact={}">{}</a>',
+        ngettext(
+            "Already sent: %(count)d WhatsApp message was queued at %(time)s; "
+            "nothing was sent again.",
+            "Already sent: %(count)d WhatsApp messages were queued at %(time)s; "
+            "nothing was sent again.",
+            batch.queued_count,
+        ) % {"count": batch.queued_count, "time": when},
+        reverse("admin:crm_message_changelist"), batch.pk,
+        gettext("See the messages"),
+    )
 
 
 def _queued_message(batch):

@@ -64,6 +64,10 @@ class MessageBatch(models.Model):
     text = models.TextField(_("text"))
     queued_count = models.PositiveIntegerField(_("queued"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    # The confirmation form's one-time token: the same form posted twice (a
+    # double tap, Back and Send again) finds this batch instead of sending again.
+    request_token = models.CharField(max_length=64, unique=True, null=True, blank=True,
+                                     editable=False)
 
     class Meta:
         verbose_name = _("WhatsApp batch")

@@ -37,7 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -151,13 +151,18 @@ def plan_messages(text, *, customers=None, opportunities=None):
     return plan
 
 
-def queue_messages(text, *, by, customers=None, opportunities=None, template=None):
+def queue_messages(text, *, by, customers=None, opportunities=None, template=None,
+                   request_token=None):
     """Write one queued message per recipient, in one transaction; return the batch.
 
     Sending starts once the transaction commits. When no one can receive the
     message the batch is returned unsaved, with its skipped count: a send
-    that did nothing leaves no record in the log.
+    that did nothing leaves no record in the log. A ``request_token`` already
+    used (the same confirmation posted twice) queues nothing and returns the
+    batch it made, with ``repeated`` set.
     """
+    if request_token and (done := _batch_of(request_token)) is not None:
+        return done
     check_placeholders(text, for_opportunities=opportunities is not None)
     rows, _prefix, eligible, _skips = _split(customers, opportunities)
     if not rows.filter(eligible).exists():
@@ -165,7 +170,15 @@ def queue_messages(text, *, by, customers=None, opportunities=None, template=Non
                             skipped_count=rows.count())
     now = timezone.now()
     with transaction.atomic():
-        batch = MessageBatch.objects.create(created_by=by, template=template, text=text)
+        try:
+            with transaction.atomic():
+                batch = MessageBatch.objects.create(created_by=by, template=template, text=text,
+                                                    request_token=request_token or None)
+        except IntegrityError:
+            # The same confirmation, posted at the same moment, made its batch first.
+            if not request_token:
+                raise
+            return _batch_of(request_token)
         pending, queued = [], 0
         for row in rows.filter(eligible).iterator(chunk_size=QUEUE_CHUNK):
             customer, opportunity = _pair(row, opportunities)
@@ -185,6 +198,13 @@ def queue_messages(text, *, by, customers=None, opportunities=None, template=Non
         batch.save(update_fields=["queued_count", "skipped_count"])
         if queued:
             transaction.on_commit(_start_sending)
+    return batch
+
+
+def _batch_of(request_token):
+    batch = MessageBatch.objects.filter(request_token=request_token).first()
+    if batch is not None:
+        batch.repeated = True
     return batch
 
 
