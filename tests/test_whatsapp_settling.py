@@ -173,6 +173,22 @@ def test_a_lookup_that_fails_proves_nothing(kirimwa, settings, dewi):
     assert message.reason == Reason.NOT_RECEIVED
 
 
+def test_a_list_that_cannot_be_read_leaves_the_webhook_to_decide_within_2_hours(
+    kirimwa, settings, dewi
+):
+    message = queue(dewi)
+    kirimwa.fail_next("500")
+    sender.send_due_messages()
+    settings.KIRIMWA_API_URL = "http://127.0.0.1:9/v1"  # KirimWA unreachable from now on
+    sender.send_due_messages(clock=after(110))
+    message.refresh_from_db()
+    assert message.status == Status.UNKNOWN
+    sender.send_due_messages(clock=after(121))
+    message.refresh_from_db()
+    assert (message.status, message.reason) == (Status.FAILED, Reason.NOT_RECEIVED)
+    assert "list could not be read" in message.error
+
+
 def test_an_unknown_message_with_an_id_is_settled_by_its_status(kirimwa, dewi):
     message = queue(dewi)
     sender.send_due_messages()

@@ -60,6 +60,9 @@ STATUS_CHECK_EVERY = datetime.timedelta(minutes=5)
 # How long KirimWA may take to show a message it got in its list or by a
 # webhook; an unknown message with no trace after this was not received.
 NOT_RECEIVED_AFTER = datetime.timedelta(minutes=30)
+# When KirimWA's list cannot be read at all, the webhook alone decides, later:
+# no message stays unknown for ever.
+NOT_RECEIVED_UNCHECKED_AFTER = datetime.timedelta(hours=2)
 # How far the gateway's clock and ours may differ when matching its list.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
 # While paused, how often the heartbeat asks KirimWA whether it is over;
@@ -485,13 +488,20 @@ def settle_unknown(backend, now, limit=100):
 
 def _settle_by_list(backend, messages, now):
     attempted = [m.claimed_at or m.created_at for m in messages]
+    unread = ""
     try:
         recent = backend.recent_messages(min(attempted) - CLOCK_SLACK)
     except gateway.GatewayError as error:
         if error.pause:
             pause_sending(error.pause, str(error), now)
+        # A failed lookup proves nothing, until NOT_RECEIVED_UNCHECKED_AFTER.
+        late = [m for m, at in zip(messages, attempted, strict=True)
+                if now - at >= NOT_RECEIVED_UNCHECKED_AFTER]
         Message.objects.filter(pk__in=[m.pk for m in messages]).update(checked_at=now)
-        return 0
+        if error.pause or not late:
+            return 0
+        messages, attempted, recent = late, [m.claimed_at or m.created_at for m in late], []
+        unread = f"; KirimWA's list could not be read: {error}"
     taken = set(
         Message.objects.filter(gateway_id__in=[r.id for r in recent])
         .values_list("gateway_id", flat=True)
@@ -511,7 +521,7 @@ def _settle_by_list(backend, messages, now):
             count = Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
                 status=Status.FAILED, reason=Reason.NOT_RECEIVED, checked_at=now,
                 error=f"{message.reference}: not in KirimWA's message list and no delivery "
-                      f"report {NOT_RECEIVED_AFTER} after the attempt ({message.error})",
+                      f"report {NOT_RECEIVED_AFTER} after the attempt ({message.error}){unread}",
                 updated_at=now,
             )
             if count and timezone.localdate(sent_at) == timezone.localdate(now):
