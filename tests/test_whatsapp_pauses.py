@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Customer, Message, SendingState, WorkerHeartbeat
-from crm.whatsapp import sender
+from crm.whatsapp import pauses, sender
 from crm.whatsapp.gateway import MemoryBackend
 
 MESSAGES_URL = reverse("admin:crm_message_changelist")
@@ -120,7 +120,7 @@ def test_try_again_resumes_at_once(admin_client, settings, kirimwa, three,
 def test_try_again_needs_the_send_permission_and_the_csrf_token(
     settings, django_user_model, kirimwa, three
 ):
-    sender.pause_sending("token", "KirimWA answered 401", timezone.now())
+    pauses.pause_sending("token", "KirimWA answered 401", timezone.now())
     viewer = django_user_model.objects.create_user("viewer", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_message"))
     client = Client()
@@ -190,7 +190,7 @@ def test_the_heartbeats_probe_finds_a_disconnected_phone(kirimwa, three):
 
 def test_the_months_usage_is_shown_next_to_the_message_log(admin_client, kirimwa):
     kirimwa.quota["current_month_message_sent"] = 1234
-    sender.probe_gateway()
+    pauses.probe_gateway()
     assert "KirimWA bulan ini: 1234 dari 3000 pesan terpakai" in page(admin_client, MESSAGES_URL)
 
 
@@ -279,10 +279,10 @@ def test_healthz_uses_the_same_90_seconds(client, db):
 
 def test_the_phone_is_checked_every_10_minutes_while_sending(kirimwa, db):
     now = timezone.now()
-    sender.probe_gateway(now)
-    sender.probe_gateway(now + datetime.timedelta(minutes=9))
+    pauses.probe_gateway(now)
+    pauses.probe_gateway(now + datetime.timedelta(minutes=9))
     devices = [r for r in kirimwa.requests if r["path"].startswith("/v1/devices/")]
     assert len(devices) == 1
-    sender.probe_gateway(now + datetime.timedelta(minutes=10))
+    pauses.probe_gateway(now + datetime.timedelta(minutes=10))
     devices = [r for r in kirimwa.requests if r["path"].startswith("/v1/devices/")]
     assert len(devices) == 2

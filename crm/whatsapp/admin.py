@@ -24,7 +24,7 @@ from crm.changelists import LargeTableAdminMixin
 from crm.models import Customer
 from crm.phones import format_phone, phone_search_prefix
 from crm.roles import sees_all_records, visible_customers
-from crm.whatsapp import outlook, sender
+from crm.whatsapp import outlook, pauses, sender
 from crm.whatsapp.models import Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.whatsapp.templates import check_placeholders
 
@@ -273,7 +273,7 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
         return changelist
 
     def changelist_view(self, request, extra_context=None):
-        state = sender.sending_state()
+        state = pauses.sending_state()
         extra_context = {
             **(extra_context or {}),
             **whatsapp_alert_context(request),
@@ -292,7 +292,7 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(SEND_PERMISSION):
             raise PermissionDenied
-        sender.resume_sending()
+        pauses.resume_sending()
         self.message_user(request, gettext(
             "Sending resumed. If KirimWA still refuses, it pauses again and says why."
         ), messages.SUCCESS)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from crm.whatsapp import gateway
 from crm.whatsapp.models import Message, SendingState
-from crm.whatsapp.sender import NOT_RECEIVED_AFTER, Limits, sending_state
+from crm.whatsapp.pauses import sending_state
+from crm.whatsapp.sender import NOT_RECEIVED_AFTER, Limits
 
 Status = Message.Status
 Reason = Message.Reason

@@ -23,8 +23,8 @@ them (crm/whatsapp/tasks.py). The rules:
   limits hold across all workers together; the cap counts only what reached
   KirimWA. Opted-out customers get nothing.
 * **Pauses.** A refused token, an unknown or disconnected device stop all
-  sending at once (state in ``SendingState``) instead of failing message by
-  message; a probe from the workers' heartbeat resumes it.
+  sending at once instead of failing message by message
+  (crm/whatsapp/pauses.py); a probe from the workers' heartbeat resumes it.
 """
 
 import datetime
@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.whatsapp import gateway
 from crm.whatsapp.models import Message, MessageBatch, SendingState
+from crm.whatsapp.pauses import pause_sending, probe_gateway, sending_state
 from crm.whatsapp.templates import check_placeholders, render
 
 Status = Message.Status
@@ -65,11 +66,6 @@ NOT_RECEIVED_AFTER = datetime.timedelta(minutes=30)
 NOT_RECEIVED_UNCHECKED_AFTER = datetime.timedelta(hours=2)
 # How far the gateway's clock and ours may differ when matching its list.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
-# While paused, how often the heartbeat asks KirimWA whether it is over;
-# while sending, how often it checks the phone is still connected, and the quota.
-PROBE_EVERY = datetime.timedelta(seconds=60)
-DEVICE_CHECK_EVERY = datetime.timedelta(minutes=10)
-QUOTA_CHECK_EVERY = datetime.timedelta(hours=1)
 
 SKIP_NO_PHONE = gettext_lazy("no WhatsApp number")
 SKIP_OPTED_OUT = gettext_lazy("opted out of WhatsApp messages")
@@ -307,10 +303,6 @@ def parse_hours(text):
 def _locked_state():
     SendingState.objects.get_or_create(pk=1)
     return SendingState.objects.select_for_update().get(pk=1)
-
-
-def sending_state():
-    return SendingState.objects.get_or_create(pk=1)[0]
 
 
 def _uncount(now):
@@ -641,72 +633,3 @@ def next_wake(now):
     if due is not None:
         return max(due, now)
     return None
-
-
-# --- Pauses and probes ---------------------------------------------------------
-
-
-def pause_sending(reason, detail, now):
-    """Stop all sending, on every worker, until a probe or the owner resumes it."""
-    SendingState.objects.get_or_create(pk=1)
-    SendingState.objects.filter(pk=1).exclude(paused_reason=reason).update(
-        paused_reason=reason, paused_at=now
-    )
-    SendingState.objects.filter(pk=1).update(paused_detail=detail[:1000], probed_at=now)
-
-
-def resume_sending():
-    """Lift a pause and start sending at once; return whether one was lifted.
-    If its cause is still there, the first send pauses again."""
-    lifted = SendingState.objects.filter(pk=1).exclude(paused_reason="").update(
-        paused_reason="", paused_at=None, paused_detail=""
-    )
-    transaction.on_commit(_start_sending)
-    return bool(lifted)
-
-
-def probe_gateway(now=None, backend=None):
-    """Ask KirimWA whether the device is connected: while paused every
-    PROBE_EVERY (success resumes sending), otherwise every DEVICE_CHECK_EVERY
-    (a disconnected phone pauses it); and the month's quota every hour.
-    Called from every worker's heartbeat, through restart_if_stalled."""
-    now = now or timezone.now()
-    state = sending_state()
-    every = PROBE_EVERY if state.paused_reason else DEVICE_CHECK_EVERY
-    if state.probed_at and now - state.probed_at < every:
-        return
-    # Claimed by a conditional update, so one worker's heartbeat probes, not all.
-    if not SendingState.objects.filter(pk=1, probed_at=state.probed_at).update(probed_at=now):
-        return
-    backend = backend or gateway.get_backend()
-    try:
-        connected = backend.device_connected()
-    except gateway.GatewayError as error:
-        if error.pause:
-            pause_sending(error.pause, str(error), now)
-        return  # unreachable: proves nothing either way
-    if not connected:
-        pause_sending(gateway.PAUSE_DISCONNECTED, "GET /devices: status disconnected", now)
-    elif state.paused_reason:
-        resume_sending()
-    if not state.quota_checked_at or now - state.quota_checked_at >= QUOTA_CHECK_EVERY:
-        try:
-            quota = backend.quota()
-        except gateway.GatewayError:
-            return
-        if quota is not None:
-            SendingState.objects.filter(pk=1).update(
-                quota_sent=quota.sent, quota_per_month=quota.per_month, quota_checked_at=now
-            )
-
-
-def device_status_changed(connected, now=None):
-    """KirimWA's webhook said the phone (dis)connected."""
-    now = now or timezone.now()
-    if not connected:
-        pause_sending(gateway.PAUSE_DISCONNECTED, "webhook device_status_changed: disconnected",
-                      now)
-    elif SendingState.objects.filter(
-        pk=1, paused_reason__in=[gateway.PAUSE_DISCONNECTED, gateway.PAUSE_DEVICE_MISSING]
-    ).exists():
-        resume_sending()

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from crm.models import Customer
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from crm.whatsapp import sender
+from crm.whatsapp import pauses, sender
 from crm.whatsapp.models import Message
 
 logger = logging.getLogger("crm.whatsapp")
@@ -140,9 +140,9 @@ def _device_status_changed(payload):
     if device_id and device_id != settings.KIRIMWA_DEVICE_ID:
         return  # another device on the same KirimWA account
     if payload.get("status") == "disconnected":
-        sender.device_status_changed(connected=False)
+        pauses.device_status_changed(connected=False)
     elif payload.get("status") == "connected":
-        sender.device_status_changed(connected=True)
+        pauses.device_status_changed(connected=True)
 
 
 def _incoming_message(payload):
