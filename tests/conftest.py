@@ -9,6 +9,29 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
+def make_staff(db, django_user_model):
+    """Create a staff user in ``role`` (crm/roles.py: OWNER, SALES, VIEWER), or in none."""
+    from django.contrib.auth.models import Group
+
+    def make(username, role=None, **fields):
+        user = django_user_model.objects.create_user(username, is_staff=True, **fields)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def owner_client(client, make_staff):
+    """The test client logged in as a shop owner (role Pemilik)."""
+    from crm.roles import OWNER
+
+    client.force_login(make_staff("pemilik", OWNER))
+    return client
+
+
+@pytest.fixture
 def make_customer(db):
     """Build and save a customer; every call gets a distinct valid number."""
 

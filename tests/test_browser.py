@@ -6,12 +6,10 @@ Content-Security-Policy errors, failed requests, a request leaving the app's
 server, or a page wider than the phone.
 """
 
-import io
-
-import openpyxl
 import pytest
 
 from crm.models import Customer, ImportRecord, Message, StageChange
+from tests.spreadsheet_files import xlsx_bytes
 
 pytest.register_assert_rewrite("tests.browser")
 from tests.browser import require_chromium  # noqa: E402
@@ -38,15 +36,6 @@ def tick_rows(page, *names):
     """Tick the change list's checkbox on each row showing one of ``names``."""
     for name in names:
         table_rows(page).filter(has_text=name).locator("input.action-select").check()
-
-
-def spreadsheet(rows):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def upload(ui, name, content, mime_type):
@@ -168,7 +157,7 @@ def test_importing_a_spreadsheet_after_a_file_with_errors_then_undoing_it(ui, ow
     assert page.locator("input[name=confirm]").count() == 0  # nothing to confirm
     assert not Customer.objects.exists()
 
-    upload(ui, "pelanggan.xlsx", spreadsheet([
+    upload(ui, "pelanggan.xlsx", xlsx_bytes([
         ["Nama", "No HP", "Kota"],
         ["Bu Sum", "0812-3456-7890", "Blitar"],
         ["Pak Darto", "+62 813 1111 2222", "Wlingi"],

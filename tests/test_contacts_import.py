@@ -4,27 +4,15 @@ through the admin, with the file's format found from its content."""
 import io
 
 import openpyxl
-import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from crm.models import Customer
-from crm.roles import OWNER
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
 OPPORTUNITY_IMPORT_URL = reverse("admin:crm_opportunity_import")
 AUTOMATIC, CSV_FORMAT, XLSX_FORMAT, VCF_FORMAT = "", "0", "1", "3"
-
-
-@pytest.fixture
-def owner_client(client, django_user_model):
-    """Logged in as a shop owner, whose role may import."""
-    owner = django_user_model.objects.create_user("pemilik", is_staff=True)
-    owner.groups.add(Group.objects.get(name=OWNER))
-    client.force_login(owner)
-    return client
 
 
 def quoted_printable(text):

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from crm.models import Customer, ImportRecord, Opportunity
 from crm.spreadsheets import SharedUploadStorage
+from tests.spreadsheet_files import xlsx_bytes
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CONFIRM_URL = reverse("admin:crm_customer_process_import")
@@ -42,12 +43,7 @@ def xls_file(rows, name="pelanggan.xls"):
 
 
 def xlsx_file(rows, name="pelanggan.xlsx"):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return SimpleUploadedFile(name, buffer.getvalue())
+    return SimpleUploadedFile(name, xlsx_bytes(rows))
 
 
 def preview(client, upload, file_format=CSV_FORMAT, **extra):

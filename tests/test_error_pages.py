@@ -2,7 +2,6 @@
 with no traceback, exception name or server path (templates/4xx, 500)."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
@@ -26,9 +25,8 @@ def assert_plain(response, status, *words):
 
 
 @pytest.fixture
-def viewer(client, django_user_model):
-    user = django_user_model.objects.create_user("viewer", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER))
+def viewer(client, make_staff):
+    user = make_staff("viewer", VIEWER)
     client.force_login(user)
     return user
 

@@ -8,7 +8,6 @@ version read-only, or is refused.
 """
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from crm.models import Customer, Opportunity, Stage, StageChange
@@ -19,19 +18,13 @@ OPPORTUNITY_FIELDS = ["title", "amount", "stage", "owner_id", "customer_id"]
 
 
 @pytest.fixture
-def people(django_user_model):
-    def user(name, role=None):
-        person = django_user_model.objects.create_user(name, is_staff=True)
-        if role:
-            person.groups.add(Group.objects.get(name=role))
-        return person
-
+def people(make_staff):
     return {
-        "owner": user("pemilik", OWNER),
-        "sari": user("sari", SALES),
-        "budi": user("budi", SALES),
-        "viewer": user("viewer", VIEWER),
-        "staff_without_role": user("tamu"),
+        "owner": make_staff("pemilik", OWNER),
+        "sari": make_staff("sari", SALES),
+        "budi": make_staff("budi", SALES),
+        "viewer": make_staff("viewer", VIEWER),
+        "staff_without_role": make_staff("tamu"),
     }
 
 

@@ -3,10 +3,8 @@ words and what to do; no traceback, exception name, server path or library messa
 
 import codecs
 import datetime
-import io
 import re
 
-import openpyxl
 import pytest
 import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +13,7 @@ from django.utils import translation
 from crm.models import Customer, ImportRecord
 from crm.resources import CustomerResource
 from crm.spreadsheets import import_error_message
+from tests.spreadsheet_files import xlsx_bytes
 from tests.test_customer_import import CSV_FORMAT, XLS_FORMAT, XLSX_FORMAT, confirm, preview
 
 # What must never reach a page about an import.
@@ -29,12 +28,7 @@ def csv_upload(text, name="pelanggan.csv", encoding="utf-8"):
 
 
 def xlsx_upload(rows, name="pelanggan.xlsx"):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return SimpleUploadedFile(name, buffer.getvalue())
+    return SimpleUploadedFile(name, xlsx_bytes(rows))
 
 
 def page_text(response):

@@ -5,29 +5,18 @@ import io
 import itertools
 import zipfile
 
-import openpyxl
 import pytest
 import xlwt
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from crm.models import Customer
 from crm.resources import CustomerResource
-from crm.roles import OWNER
 from crm.spreadsheets import SpreadsheetRefused, SpreadsheetXLSX, read_rows
+from tests.spreadsheet_files import xlsx_bytes
 
 IMPORT_URL = reverse("admin:crm_customer_import")
 CSV_FORMAT, XLSX_FORMAT, XLS_FORMAT = "0", "1", "2"
-
-
-@pytest.fixture
-def owner_client(client, django_user_model):
-    """Logged in as a shop owner, whose role may import."""
-    owner = django_user_model.objects.create_user("pemilik", is_staff=True)
-    owner.groups.add(Group.objects.get(name=OWNER))
-    client.force_login(owner)
-    return client
 
 
 @pytest.fixture
@@ -42,15 +31,6 @@ def rows_imported(monkeypatch):
 
     monkeypatch.setattr(CustomerResource, "import_row", counting)
     return calls
-
-
-def xlsx_bytes(rows):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def with_sheet(xlsx, write_sheet):

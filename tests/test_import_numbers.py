@@ -1,10 +1,7 @@
 """A WhatsApp number in a spreadsheet imports as itself, however the sheet wrote it,
 or as an error on its row: never as another number."""
 
-import csv
-import io
 
-import openpyxl
 import phonenumbers
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +12,7 @@ from crm.models import Customer
 from crm.phones import normalize_phone
 from crm.resources import CustomerResource
 from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLSX
+from tests.spreadsheet_files import csv_bytes, xlsx_bytes
 from tests.test_customer_import import CSV_FORMAT, XLSX_FORMAT, confirm, preview
 
 # Indonesian mobile prefixes (Telkomsel, Indosat, XL, Axis, Tri, Smartfren).
@@ -58,21 +56,6 @@ REPRESENTATIONS = {
     "leading apostrophe": lambda n: f"'0{n}",
     "dashes and .0": lambda n: grouped("0" + n, "-") + ".0",
 }
-
-
-def csv_bytes(rows):
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode()
-
-
-def xlsx_bytes(rows):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def import_file(data, file_format):

@@ -7,7 +7,6 @@ import time
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,9 +20,8 @@ BACKTRACKING = "^(c+)+$"
 
 
 @pytest.fixture
-def owner(client, django_user_model):
-    user = django_user_model.objects.create_user("pemilik", is_staff=True)
-    user.groups.add(Group.objects.get(name=OWNER))
+def owner(client, make_staff):
+    user = make_staff("pemilik", OWNER)
     client.force_login(user)
     return user
 
@@ -110,9 +108,7 @@ def test_the_check_reads_fields_then_comparisons():
 
 
 @pytest.mark.parametrize("role", [SALES, VIEWER])
-def test_other_roles_are_refused_the_same_way(client, django_user_model, role):
-    user = django_user_model.objects.create_user("orang", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+def test_other_roles_are_refused_the_same_way(client, make_staff, role):
+    client.force_login(make_staff("orang", role))
     url = reverse("admin:crm_customer_changelist") + f"?name__regex={BACKTRACKING}"
     assert client.get(url).status_code == 400

@@ -2,7 +2,6 @@
 a send that reached no one leaves no record (security pass, issue 14)."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from crm.models import Customer, MessageBatch
@@ -15,14 +14,9 @@ BOARD = reverse("admin:crm_opportunity_board")
 
 
 @pytest.fixture
-def people(django_user_model):
-    def user(name, role):
-        person = django_user_model.objects.create_user(name, is_staff=True)
-        person.groups.add(Group.objects.get(name=role))
-        return person
-
-    return {"owner": user("pemilik", OWNER), "sari": user("sari", SALES),
-            "budi": user("budi", SALES)}
+def people(make_staff):
+    return {"owner": make_staff("pemilik", OWNER), "sari": make_staff("sari", SALES),
+            "budi": make_staff("budi", SALES)}
 
 
 @pytest.fixture

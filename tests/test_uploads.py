@@ -7,7 +7,6 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -16,7 +15,6 @@ from django.urls import reverse
 from crm.middleware import IMPORT_FORM_OVERHEAD
 from crm.models import Customer
 from crm.resources import CustomerResource
-from crm.roles import OWNER
 from crm.spreadsheets import SharedUploadStorage, SpreadsheetCSV
 from tests.test_import_limits import xlsx_bytes, zip_bomb
 
@@ -26,14 +24,6 @@ CONFIRM_URL = reverse("admin:crm_customer_process_import")
 ADD_URL = reverse("admin:crm_customer_add")
 CSV_FORMAT, XLSX_FORMAT = "0", "1"
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def owner_client(client, django_user_model):
-    owner = django_user_model.objects.create_user("pemilik", is_staff=True)
-    owner.groups.add(Group.objects.get(name=OWNER))
-    client.force_login(owner)
-    return client
 
 
 class Body(io.RawIOBase):
