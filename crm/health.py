@@ -28,12 +28,16 @@ _migrations_checked = {"at": 0.0, "applied": False}
 def worker_down_since(now=None):
     """(True, the last beat or None if none was ever seen) when no worker has
     beaten for WORKER_STALE_SECONDS; (False, the last beat) otherwise."""
-    now = now or timezone.now()
     newest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True)
-    newest = newest.first()
-    if newest is None:
+    return worker_down(newest.first(), now)
+
+
+def worker_down(newest_beat, now=None):
+    """worker_down_since, given the newest heartbeat (None: none seen)."""
+    now = now or timezone.now()
+    if newest_beat is None:
         return True, None
-    return (now - newest).total_seconds() > WORKER_STALE_SECONDS, newest
+    return (now - newest_beat).total_seconds() > WORKER_STALE_SECONDS, newest_beat
 
 
 def _database_ok():

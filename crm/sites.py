@@ -29,7 +29,7 @@ class CrmAdminSite(admin.AdminSite):
         # WhatsApp sending paused, or no worker running: said on the first page.
         from crm.whatsapp.admin import whatsapp_alert_context
 
-        extra_context.update(whatsapp_alert_context(request))
+        extra_context.update(whatsapp_alert_context(request, fresh=False))
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
             period = period_named(key if key in PERIODS else DEFAULT_PERIOD)

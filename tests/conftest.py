@@ -8,6 +8,15 @@ from crm.models import Customer, Opportunity
 _numbers = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_cache():
+    """Each test starts with an empty per-process cache (the dashboard's
+    alert state lives there a few seconds)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_staff(db, django_user_model):
     """Create a staff user in ``role`` (crm/roles.py: OWNER, SALES, VIEWER), or in none."""

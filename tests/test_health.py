@@ -46,8 +46,8 @@ def test_a_heartbeat_restarts_sending_that_a_dead_worker_left(
     sender.queue_messages("Halo {nama}", by=None, customers=Customer.objects.all())
     Message.objects.update(send_after=timezone.now() - datetime.timedelta(minutes=1))
     # A sender ran once, long ago, and then its worker died.
-    SendingState.objects.create(
-        pk=1, sender_seen_at=timezone.now() - datetime.timedelta(minutes=10)
+    SendingState.objects.filter(pk=1).update(
+        sender_seen_at=timezone.now() - datetime.timedelta(minutes=10)
     )
     with django_capture_on_commit_callbacks(execute=True):
         beat("worker-2", timezone.now())
@@ -58,7 +58,7 @@ def test_a_heartbeat_restarts_sending_that_a_dead_worker_left(
 def test_a_heartbeat_leaves_a_live_sender_alone(db, make_customer):
     sender.queue_messages("Halo", by=None, customers=Customer.objects.filter(
         pk=make_customer().pk))
-    SendingState.objects.create(pk=1, sender_seen_at=timezone.now())
+    SendingState.objects.filter(pk=1).update(sender_seen_at=timezone.now())
     assert sender.restart_if_stalled() is False
 
 

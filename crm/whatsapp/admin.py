@@ -337,12 +337,13 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
         ) % {"count": count}, messages.SUCCESS)
 
 
-def whatsapp_alert_context(request):
-    """The sending alerts (a pause, no worker) for the dashboard and the message log."""
+def whatsapp_alert_context(request, fresh=True):
+    """The sending alerts (a pause, no worker) for the dashboard and the message
+    log; ``fresh=False`` may take them from a read a few seconds old."""
     if not request.user.has_perm("crm.view_message"):
         return {}
     return {
-        "whatsapp_alerts": outlook.sending_alerts(),
+        "whatsapp_alerts": outlook.sending_alerts(fresh=fresh),
         "can_resume_sending": request.user.has_perm(SEND_PERMISSION),
         "resume_sending_url": reverse("admin:crm_message_resume_sending"),
     }

@@ -8,13 +8,16 @@ Read-only: it reads the state crm/whatsapp/sender.py keeps and explains it.
 import datetime
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db.models import Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from crm.models import WorkerHeartbeat
 from crm.whatsapp import gateway
 from crm.whatsapp.models import Message, SendingState
-from crm.whatsapp.pauses import sending_state
+from crm.whatsapp.pauses import ALERT_STATE_KEY, sending_state
 from crm.whatsapp.sender import NOT_RECEIVED_AFTER, Limits
 
 Status = Message.Status
@@ -114,22 +117,47 @@ class Alert:
     resumable: bool = False
 
 
-def sending_alerts(now=None):
+# The alerts are on every dashboard view; what they read is kept this long in
+# the process's memory (a pause shows up to this much later in another
+# process; this process's own pauses and resumes forget it at once).
+ALERT_STATE_SECONDS = 5
+
+
+def alert_state(fresh=True):
+    """The pause and the newest worker heartbeat, in one query; without
+    ``fresh``, at most every ALERT_STATE_SECONDS (the dashboard's budget is 8
+    queries). None when the state row (made by migration 0024) was removed."""
+    cached = None if fresh else cache.get(ALERT_STATE_KEY)
+    if cached is not None:
+        return cached or None
+    state = SendingState.objects.filter(pk=1).annotate(
+        newest_beat=Subquery(
+            WorkerHeartbeat.objects.order_by("-beat_at").values("beat_at")[:1]
+        )
+    ).values("paused_reason", "paused_at", "newest_beat").first()
+    cache.set(ALERT_STATE_KEY, state or {}, ALERT_STATE_SECONDS)
+    return state
+
+
+def sending_alerts(now=None, fresh=True):
     """What the owner must know about sending: a pause (cause, fix, how many
     wait) and workers that stopped beating (since when, what to run)."""
-    from crm.health import worker_down_since
+    from crm.health import worker_down, worker_down_since
 
     now = now or timezone.now()
     alerts = []
-    state = SendingState.objects.filter(pk=1).first()
-    if state is not None and state.paused_reason:
+    state = alert_state(fresh)
+    if state is not None and state["paused_reason"]:
         count = waiting_count()
         alerts.append(Alert(ngettext(
             "%(cause)s; %(count)d message waiting (paused since %(since)s).",
             "%(cause)s; %(count)d messages waiting (paused since %(since)s).", count,
-        ) % {"cause": pause_cause(state.paused_reason), "count": count,
-             "since": _when(state.paused_at or now)}, resumable=True))
-    down, last_beat = worker_down_since(now)
+        ) % {"cause": pause_cause(state["paused_reason"]),
+             "count": count, "since": _when(state["paused_at"] or now)}, resumable=True))
+    if state is None:  # the row was removed: ask the heartbeats themselves
+        down, last_beat = worker_down_since(now)
+    else:
+        down, last_beat = worker_down(state["newest_beat"], now)
     if down:
         if last_beat:
             text = _("No background worker has run since %(when)s: nothing is sent. "

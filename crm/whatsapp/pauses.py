@@ -10,6 +10,7 @@ resumes it at once.
 
 import datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +34,11 @@ def _start_sending():
     start_sending()
 
 
+# The dashboard's alerts keep the pause in this process's memory for a few
+# seconds (crm/whatsapp/outlook.py); a change made here is shown at once.
+ALERT_STATE_KEY = "crm.whatsapp.alert_state"
+
+
 def pause_sending(reason, detail, now):
     """Stop all sending, on every worker, until a probe or the owner resumes it."""
     SendingState.objects.get_or_create(pk=1)
@@ -40,6 +46,7 @@ def pause_sending(reason, detail, now):
         paused_reason=reason, paused_at=now
     )
     SendingState.objects.filter(pk=1).update(paused_detail=detail[:1000], probed_at=now)
+    cache.delete(ALERT_STATE_KEY)
 
 
 def resume_sending():
@@ -48,6 +55,7 @@ def resume_sending():
     lifted = SendingState.objects.filter(pk=1).exclude(paused_reason="").update(
         paused_reason="", paused_at=None, paused_detail=""
     )
+    cache.delete(ALERT_STATE_KEY)
     transaction.on_commit(_start_sending)
     return bool(lifted)
 
