@@ -99,6 +99,20 @@ def test_each_preview_is_a_new_send(admin_client, shop):
     assert MessageBatch.objects.count() == 2 and Message.objects.count() == 2
 
 
+def test_back_after_sending_posts_the_same_preview_and_sends_nothing(admin_client, shop):
+    """Back from the list reloads the preview by posting the first page again."""
+    page = admin_client.post(CUSTOMERS_URL, {
+        "action": "send_whatsapp", "_selected_action": [c.pk for c in shop]})
+    first_page = {"action": "send_whatsapp", "_selected_action": [c.pk for c in shop],
+                  "request_token": page.context["form"]["request_token"].value(),
+                  "text": "Halo {nama}"}
+    admin_client.post(CUSTOMERS_URL, previewed(admin_client, CUSTOMERS_URL, first_page))
+    again = admin_client.post(
+        CUSTOMERS_URL, previewed(admin_client, CUSTOMERS_URL, first_page), follow=True)
+    assert MessageBatch.objects.count() == 1 and Message.objects.count() == 2
+    assert shown_messages(again)[0].startswith("Sudah dikirim: 2 pesan WhatsApp")
+
+
 def test_a_post_without_a_token_still_sends(admin_client, shop):
     url = reverse("admin:crm_customer_send_whatsapp", args=[shop[0].pk])
     admin_client.post(url, {"text": "Halo {nama}", "confirm": "1"})

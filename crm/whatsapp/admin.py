@@ -15,6 +15,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
+from django.utils.crypto import salted_hmac
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
@@ -76,7 +77,8 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
         raise PermissionDenied
     for_opportunities = opportunities is not None
     posted = "text" in request.POST or "template" in request.POST
-    form = SendWhatsAppForm(request.POST if posted else None, for_opportunities=for_opportunities)
+    form = SendWhatsAppForm(request.POST if posted else None, for_opportunities=for_opportunities,
+                            initial={"request_token": secrets.token_urlsafe(24)})
     plan = None
     if form.is_bound and form.is_valid():
         text = form.cleaned_data["text"]
@@ -95,10 +97,11 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
                 )
             return None
         plan = sender.plan_messages(text, customers=customers, opportunities=opportunities)
-        # Show the text the template filled in, ready to edit, with a new token.
+        # Show the text the template filled in, ready to edit, with the token
+        # of this preview: see _preview_token().
         form = SendWhatsAppForm(
             {"template": request.POST.get("template", ""), "text": text,
-             "request_token": secrets.token_urlsafe(24)},
+             "request_token": _preview_token(form.cleaned_data["request_token"], text)},
             for_opportunities=for_opportunities,
         )
         form.is_valid()
@@ -120,6 +123,15 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
         "media": model_admin.media,
     }
     return TemplateResponse(request, "admin/crm/send_whatsapp.html", context)
+
+
+def _preview_token(posted_token, text):
+    """The Send token of a preview: the same for the same page posted again
+    (Back after sending makes the browser post the Preview again), new for a
+    new page or a changed text, which is a new send."""
+    if not posted_token:
+        return secrets.token_urlsafe(24)
+    return salted_hmac("crm.whatsapp.preview", f"{posted_token}\n{text}").hexdigest()[:32]
 
 
 def _repeated_message(batch):
