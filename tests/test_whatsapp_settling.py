@@ -133,6 +133,20 @@ def test_the_list_is_read_page_by_page_back_to_the_send_time(kirimwa, dewi, monk
     assert message.gateway_id == kirimwa.sent[0]["id"]
 
 
+def test_a_message_with_a_thousand_sent_after_it_is_still_found_on_the_list(kirimwa, dewi):
+    message = queue(dewi)
+    claimed_at = timezone.now() - datetime.timedelta(minutes=3)
+    Message.objects.filter(pk=message.pk).update(
+        status=Status.SENDING, claimed_at=claimed_at, attempts=1, reference="crm-x-1"
+    )
+    gateway_id = kirimwa.queue(PHONE, message.text, created_at=claimed_at)
+    for number in range(1000):  # sent by the other workers before anyone asked
+        kirimwa.queue(f"6285700{number:05d}", "Promo lain")
+    sender.send_due_messages(clock=after(31))  # past NOT_RECEIVED_AFTER
+    message.refresh_from_db()
+    assert (message.status, message.gateway_id) == (Status.DELIVERED, gateway_id)
+
+
 def test_the_same_text_to_the_same_number_is_matched_once(kirimwa, dewi):
     first = queue(dewi)
     sender.send_due_messages()
