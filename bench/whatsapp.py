@@ -30,6 +30,18 @@ what is measured is the machinery, not the pauses it would keep.
     messages ended ``unknown`` (at most those in flight at the kill; never
     resent). Before that, the only worker of a smaller run is killed and a
     new one started, to see whether and when sending resumes by itself.
+    Then 1,000 messages with 2 workers while the fake fails every 20th send
+    in turn: a 500, a dropped connection or a 201 without an id after it
+    queued the message, a dropped connection or a 500 before; one worker is
+    killed mid-send. The workers settle the unknown messages by asking
+    KirimWA; what has no trace is decided NOT_RECEIVED_AFTER (30 min) later,
+    which the bench plays by running settle_unknown with its clock moved on
+    (the constant has no setting). Goals for every run: 0 numbers sent twice,
+    0 queued or sending, 0 unknown left after the settling time, 0 failed as
+    not received that KirimWA got. Last, the confirmation of a bulk send to 50
+    customers posted twice through the web stack (the test client, logged
+    in): one after the other, at the same moment from two threads, and as
+    Back does (the Preview posted again, then Send): one batch each.
 
 Results: a markdown table on stdout and bench/results/whatsapp.json. See
 bench/README.md.
@@ -37,6 +49,7 @@ bench/README.md.
 
 import argparse
 import collections
+import datetime
 import os
 import signal
 import statistics
@@ -115,6 +128,18 @@ def parse_args():
         help="(c) seconds to watch whether sending resumes by itself after the only worker"
         " is killed (the heartbeat of `manage.py worker` restarts it after 90 s without a"
         " sender)",
+    )
+    parser.add_argument(
+        "--failure-messages",
+        type=int,
+        default=1_000,
+        help="(c) messages of the run where KirimWA accepts some and then fails (0: skip it)",
+    )
+    parser.add_argument(
+        "--double-submit-customers",
+        type=int,
+        default=50,
+        help="(c) customers selected in the confirmations posted twice (0: skip it)",
     )
     parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "whatsapp.json", help="JSON results file"
@@ -893,6 +918,199 @@ def crash_outcome(batch, phones):
     }
 
 
+# The gateway's ways of failing a send that the failures run mixes in: the
+# first three accept the message and then fail (it has it), the last two
+# never queue it (it has not).
+FAILURE_MODES = ("500_accepted", "drop_accepted", "201_without_id", "drop", "500")
+FAILURE_EVERY = 20  # accepted messages between two injected failures
+
+
+def failures_run(fake, user, command, customers, kill_after):
+    """Two workers; KirimWA fails a send every FAILURE_EVERY messages in one
+    of FAILURE_MODES, and one worker is killed mid-send. Then: whether the
+    workers settle every unknown message by themselves, and what is left
+    once NOT_RECEIVED_AFTER has passed (settle_unknown with its clock moved
+    on, as a worker would run it 30 minutes later)."""
+    from django.db.models import Q
+    from django_tasks_db.models import DBTaskResult
+
+    from crm.whatsapp.models import Message
+
+    DBTaskResult.objects.all().delete()
+    workers = Workers("failures", command, senders=2)
+    facts = {"injected": collections.Counter()}
+    try:
+        workers.start(2)
+        batch = queue_batch(user, customers)
+        first = len(fake.accepted_at)
+        start_sending(2)
+        injected = 0
+
+        def inject():
+            nonlocal injected
+            while (len(fake.accepted_at) - first) >= (injected + 1) * FAILURE_EVERY:
+                mode = FAILURE_MODES[injected % len(FAILURE_MODES)]
+                fake.fail_next(mode)
+                facts["injected"][mode] += 1
+                injected += 1
+            return True
+
+        wait_for(lambda: inject() and sent_count(batch) >= kill_after, timeout=120,
+                 what=f"{kill_after} messages sent", workers=workers, poll=0.02)
+        facts.update(kill_one(fake, workers, batch, kill_after))
+        killed_at = time.monotonic()
+        workers.start(1)
+        wait_for(lambda: inject() and queued_count(batch) == 0, timeout=300,
+                 what="the queue to drain", workers=workers, poll=0.05,
+                 progress=lambda: len(fake.accepted_at))
+        facts["drained_s_after_kill"] = round(time.monotonic() - killed_at, 1)
+        facts["unknown_when_drained"] = Message.objects.filter(
+            batch=batch, status=Message.Status.UNKNOWN).count()
+        # The dead claim goes stale, a worker makes it unknown and asks KirimWA
+        # about it: the workers alone, no new send started by the bench.
+        # Done when nothing is being sent and every unknown one was asked about.
+        unasked = Message.objects.filter(batch=batch).filter(
+            Q(status=Message.Status.SENDING)
+            | Q(status=Message.Status.UNKNOWN, checked_at__isnull=True))
+        started = time.monotonic()
+        try:
+            wait_for(lambda: not unasked.exists(), timeout=STALE_AFTER + 60,
+                     what="the workers to ask KirimWA", workers=workers, poll=0.5)
+        except RuntimeError:
+            pass  # counted below
+        facts["settled_by_workers_s"] = round(time.monotonic() - started, 1)
+        facts["unknown_left_by_workers"] = Message.objects.filter(
+            batch=batch, status=Message.Status.UNKNOWN).count()
+        facts["sending_left_by_workers"] = sending_count(batch=batch)
+        wait_for(workers.tasks_idle, timeout=30, what="the sending tasks to end", workers=workers)
+    finally:
+        workers.stop()
+    facts["injected"] = dict(facts["injected"])
+    return batch, facts
+
+
+def settle_later():
+    """What a worker's settle_unknown decides NOT_RECEIVED_AFTER later, with
+    no worker running (its clock moved on): every unknown message ends
+    found in KirimWA's list or failed as not received. Returns the minutes."""
+    from django.utils import timezone
+
+    from crm.whatsapp import gateway, sender
+
+    later = timezone.now() + sender.NOT_RECEIVED_AFTER + datetime.timedelta(minutes=1)
+    sender.recover_stale_claims(later)
+    backend = gateway.get_backend()
+    while sender.settle_unknown(backend, later):
+        pass
+    return sender.NOT_RECEIVED_AFTER.total_seconds() / 60
+
+
+def failures_outcome(batch, phones):
+    """Beyond crash_outcome: messages failed as not received that KirimWA did
+    get (the owner would resend them: a duplicate in waiting)."""
+    from crm.whatsapp.models import Message
+
+    not_received = Message.objects.filter(
+        batch=batch, status=Message.Status.FAILED, reason=Message.Reason.NOT_RECEIVED
+    ).values_list("phone", flat=True)
+    return {
+        "not_received": len(not_received),
+        "not_received_but_got": sum(1 for phone in not_received if phones.get(phone, 0)),
+    }
+
+
+def confirmation_form(client, url, data):
+    """Post ``data`` (the action page, or its Preview) and return the Send
+    form as the page shows it: its fields, with its one-time token."""
+    import re
+
+    response = client.post(url, data)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code} to a preview")
+    token = re.search(r'name="request_token" value="([^"]*)"', response.content.decode())
+    return token[1] if token else ""
+
+
+def double_submit_run(user, customers):
+    """The confirmation of a bulk send posted twice through the whole web stack
+    (middleware, admin, view; the test client, logged in): one after the other,
+    at the same moment from two threads (two database connections), and as
+    Back does (the Preview posted again, then Send). Batches made by each."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from crm.whatsapp.models import Message, MessageBatch
+
+    url = "/admin/crm/customer/"
+    selection = {"action": "send_whatsapp", "index": "0", "select_across": "0",
+                 "_selected_action": [c.pk for c in customers]}
+
+    def client():
+        c = Client()
+        c.force_login(user)
+        return c
+
+    def previewed(c, text):
+        token = confirmation_form(c, url, selection)
+        first_page = {**selection, "request_token": token, "text": text, "preview": "1"}
+        send = {**first_page, "request_token": confirmation_form(c, url, first_page),
+                "confirm": "1"}
+        del send["preview"]
+        return first_page, send
+
+    def post(c, data, answers):
+        try:
+            answers.append(c.post(url, data).status_code)
+        finally:
+            connection.close()
+
+    result = {"customers": len(customers)}
+    with override_settings(TASKS=DUMMY_TASKS):  # queued, not sent: no worker runs
+        c = client()
+        _, send = previewed(c, TEXT + " (dua kali)")
+        answers = []
+        post(c, send, answers)
+        post(c, send, answers)
+        result["one_after_the_other"] = (answers, TEXT + " (dua kali)")
+
+        _, send = previewed(c, TEXT + " (bersamaan)")
+        answers, barrier = [], threading.Barrier(2)
+        clients = [client(), client()]
+
+        def at_once(c):
+            barrier.wait()
+            post(c, send, answers)
+
+        threads = [threading.Thread(target=at_once, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result["at_the_same_moment"] = (answers, TEXT + " (bersamaan)")
+
+        first_page, send = previewed(c, TEXT + " (kembali)")
+        answers = []
+        post(c, send, answers)
+        again = {**first_page, "request_token": confirmation_form(c, url, first_page),
+                 "confirm": "1"}
+        del again["preview"]
+        post(c, again, answers)
+        result["back_and_send_again"] = (answers, TEXT + " (kembali)")
+
+    for case in ["one_after_the_other", "at_the_same_moment", "back_and_send_again"]:
+        answers, text = result[case]
+        batches = MessageBatch.objects.filter(text=text)
+        result[case] = {"answers": answers, "batches": batches.count(),
+                        "messages": Message.objects.filter(batch__in=batches).count()}
+    # Queued only to be counted: nothing of it may reach a later run's workers.
+    done = MessageBatch.objects.filter(text__startswith=TEXT + " (")
+    Message.objects.filter(batch__in=done).delete()
+    done.delete()
+    return result
+
+
 def bench_crash(fake, user, args):
     empty_outbox()
     fake.reset()
@@ -911,9 +1129,30 @@ def bench_crash(fake, user, args):
         runs.append(
             ("crash", *crash_run(fake, user, args.worker_command, customers, args.kill_after))
         )
+    failing = min(args.failure_messages, args.customers - restart - messages)
+    if failing:
+        print(f"  KirimWA failing every {FAILURE_EVERY}th send, one worker killed"
+              f" ({failing:,} messages) ...", flush=True)
+        start = restart + messages
+        runs.append(("failures", *failures_run(
+            fake, user, args.worker_command, customers_slice(start, start + failing),
+            failing // 2,
+        )))
+    unknown_before = {name: status_counts(batch=batch).get("unknown", 0)
+                      for name, batch, _facts in runs}
+    later_min = settle_later()
     # The runs' customers are distinct: a number twice is a message sent twice.
     phones = collections.Counter(message["phone_number"] for message in fake.sent)
-    result = {name: {**facts, **crash_outcome(batch, phones)} for name, batch, facts in runs}
+    result = {
+        name: {**facts, "unknown_before_settling_time": unknown_before[name],
+               "not_received_after_min": later_min,
+               **crash_outcome(batch, phones), **failures_outcome(batch, phones)}
+        for name, batch, facts in runs
+    }
+    selected = min(args.double_submit_customers, args.customers)
+    if selected:
+        print(f"  confirmations posted twice ({selected} customers) ...", flush=True)
+        result["double_submit"] = double_submit_run(user, customers_slice(0, selected))
     result.update(task_failures())
     result["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result
@@ -948,11 +1187,11 @@ def table_rows(results):
                crash["stuck"] == 0)
         in_flight = crash["in_flight_at_kill"]
         yield (
-            f"{part} ended unknown (of which resent: {crash['unknown_resent']})",
-            str(crash["unknown"]), f"{in_flight} in flight at the kill", "",
-            "≤ in flight, none resent",
-            crash["unknown"] <= in_flight and crash["unknown_resent"] == 0,
+            f"{part} unknown when the workers were done",
+            str(crash["unknown_before_settling_time"]), f"{in_flight} in flight at the kill",
+            "", "≤ in flight", crash["unknown_before_settling_time"] <= in_flight,
         )
+        yield from settling_rows(part, crash)
         recovered = crash["recovered_by_itself_after_s"]
         yield (
             f"{part} dead claim settled without a new send",
@@ -969,6 +1208,32 @@ def table_rows(results):
         kinds = "; ".join(sorted({error[:120] for error in failures}))
         measured = f"{len(failures)} ({kinds})" if failures else "0"
         yield ("(b, c) sending tasks that failed", measured, "", "", "0", not failures)
+    failing = results.get("crash", {}).get("failures")
+    if failing:
+        part = (f"(c) {failing['messages']:,} messages, KirimWA failing 1 send in"
+                f" {FAILURE_EVERY} ({', '.join(FAILURE_MODES)}), 1 of 2 workers killed:")
+        yield (f"{part} numbers sent twice", str(failing["duplicates"]), "", "", "0",
+               failing["duplicates"] == 0)
+        yield (f"{part} left queued or sending", str(failing["stuck"]), "", "", "0",
+               failing["stuck"] == 0)
+        yield (
+            f"{part} unknown once the workers had asked KirimWA (not received yet: no"
+            f" trace, decided after {failing['not_received_after_min']:g} min)",
+            str(failing["unknown_left_by_workers"]),
+            f"{failing['unknown_when_drained']} unknown when the queue drained", "",
+            "(none set)", True,
+        )
+        yield from settling_rows(part, failing)
+    double = results.get("crash", {}).get("double_submit")
+    if double:
+        for case, label in [("one_after_the_other", "one after the other"),
+                            ("at_the_same_moment", "at the same moment (2 threads)"),
+                            ("back_and_send_again", "as Back does (Preview again, Send)")]:
+            run = double[case]
+            yield (f"(c) a confirmation to {double['customers']} customers posted twice,"
+                   f" {label}: batches", f"{run['batches']} ({run['messages']} messages)",
+                   "", "", f"1 ({double['customers']} messages)",
+                   run["batches"] == 1 and run["messages"] == double["customers"])
     killed = results.get("crash", {}).get("killed_workers_tasks")
     if killed is not None:
         yield ("(c) killed workers' tasks marked failed by a live worker's heartbeat",
@@ -983,6 +1248,18 @@ def table_rows(results):
             f" ({restart['queued_when_watch_ended']} still queued)",
             "", "", "(none set)", resumed is not None,
         )
+
+
+def settling_rows(part, run):
+    """What was left NOT_RECEIVED_AFTER later (settle_later)."""
+    minutes = f"{run['not_received_after_min']:g} min"
+    yield (f"{part} unknown left {minutes} later", str(run["unknown"]), "", "", "0",
+           run["unknown"] == 0)
+    yield (
+        f"{part} failed as not received though KirimWA got them (of"
+        f" {run['not_received']} not received)",
+        str(run["not_received_but_got"]), "", "", "0", run["not_received_but_got"] == 0,
+    )
 
 
 def print_table(results):
