@@ -1,7 +1,7 @@
 """Large imports and undos, run by the task worker with their progress.
 
 A confirmed import of more than IMPORT_BACKGROUND_ROWS rows (or the undo of
-one) becomes an ImportJob and a task (crm.tasks.run_import_job); the page
+one) becomes an ImportJob and a task (run_import_job, below); the page
 the user is sent to reads its progress (``progress()``) every two seconds.
 
 The work stays one transaction: all or nothing. Its progress has to be seen
@@ -29,6 +29,7 @@ from django.utils.formats import number_format
 from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django_tasks import task
 from import_export.tmp_storages import CacheStorage
 
 from crm.imports import revert_import
@@ -104,12 +105,10 @@ def undo_runs_in_background(record):
 
 
 def _enqueue(job):
-    from crm.tasks import run_import_job  # the task module imports this one
-
-    task = run_import_job.enqueue(job.pk)
+    queued = run_import_job.enqueue(job.pk)
     # Kept to notice a worker killed mid-job (see worker_stopped()); run()
     # saves only its own fields, so this cannot overwrite them.
-    ImportJob.objects.filter(pk=job.pk).update(options={**job.options, "task_id": str(task.id)})
+    ImportJob.objects.filter(pk=job.pk).update(options={**job.options, "task_id": str(queued.id)})
 
 
 def _dotted(cls):
@@ -153,6 +152,13 @@ def run(job_id):
             forget_upload(job.upload_name)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "rows_done", "finished_at", "import_record"])
+
+
+@task()
+def run_import_job(job_id):
+    """The task the worker runs for a queued ImportJob (here, beside what it
+    runs, so the two modules do not import each other)."""
+    run(job_id)
 
 
 class JobFailed(Exception):

@@ -280,7 +280,7 @@ def test_a_job_whose_worker_was_killed_says_so_and_wrote_nothing(admin_client, a
     # manage.py worker marks failed the task of a worker that stopped beating.
     task = DBTaskResult.objects.create(
         status=TaskResultStatus.FAILED, args_kwargs={"args": [1], "kwargs": {}},
-        task_path="crm.tasks.run_import_job", queue_name="default", backend_name="default",
+        task_path="crm.import_jobs.run_import_job", queue_name="default", backend_name="default",
         run_after=timezone.now(), exception_class_path="crm.management.commands.worker.WorkerDied",
         traceback="Worker w1 stopped sending its heartbeat while running this task.",
     )
