@@ -33,6 +33,7 @@ from crm.contacts import SpreadsheetVCF
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
+from crm.import_preview import StoredPreview, estimate_rows
 from crm.imports import revert_import
 from crm.models import (
     Customer,
@@ -224,12 +225,16 @@ class SpreadsheetAdminMixin:
         )
 
     def start_background_import(self, request):
-        """Queue a confirmed import of more than IMPORT_BACKGROUND_ROWS rows;
-        None for a smaller one (imported in this request) or a bad form."""
+        """Queue a confirmed import of more than IMPORT_BACKGROUND_ROWS rows
+        (or find the one queued by the same confirmation before); None for
+        a smaller one (imported in this request) or a bad form."""
         confirm_form = self.create_confirm_form(request)
         if not confirm_form.is_valid():
             return None
         cleaned = confirm_form.cleaned_data
+        started = import_jobs.import_of_upload(cleaned["import_file_name"])
+        if started is not None:
+            return started
         rows = import_jobs.remembered_rows(cleaned["import_file_name"])
         if not import_jobs.runs_in_background(rows):
             return None
@@ -242,15 +247,26 @@ class SpreadsheetAdminMixin:
         )
 
     def import_action(self, request, **kwargs):
+        if request.method == "GET" and "preview" in request.GET:
+            return self.stored_preview_view(request, request.GET["preview"], **kwargs)
+        if request.method == "POST" and self.has_import_permission(request):
+            job = self.start_background_preview(request)
+            if job is not None:
+                return redirect(import_job_url(job))
         confirmable = False
         try:
             response = super().import_action(request, **kwargs)
             context = getattr(response, "context_data", None) or {}
             confirmable = bool(context.get("confirm_form"))
-            if confirmable and context.get("result") is not None:
+            result = context.get("result")
+            if result is not None:
+                # What the page counts past the rows it lists (as a stored
+                # preview has them: crm.import_preview).
+                result.invalid_count = len(result.invalid_rows)
+                result.valid_count = len(result.valid_rows())
+            if confirmable and result is not None:
                 import_jobs.remember_rows(
-                    context["confirm_form"].initial.get("import_file_name"),
-                    context["result"].total_rows,
+                    context["confirm_form"].initial.get("import_file_name"), result.total_rows,
                 )
             return response
         finally:
@@ -260,6 +276,53 @@ class SpreadsheetAdminMixin:
                 # 13.5 MB in the database, goes now, not when it expires.
                 upload = request.FILES.get("import_file")
                 self.remove_upload(getattr(upload, "tmp_storage_name", None))
+
+    def start_background_preview(self, request):
+        """Store an upload of more than IMPORT_PREVIEW_BACKGROUND_ROWS rows
+        (roughly counted) and queue its preview; None for a smaller one
+        (previewed in this request) or a form with errors."""
+        import_form = self.create_import_form(request)
+        if not import_form.is_valid():
+            return None
+        cleaned = import_form.cleaned_data
+        upload = cleaned["import_file"]
+        format_class = self.get_import_formats()[int(cleaned["format"])]
+        input_format = format_class()
+        upload.seek(0)
+        rows = estimate_rows(upload.read(), input_format.get_extension())
+        upload.seek(0)
+        if not import_jobs.previews_in_background(rows):
+            return None
+        storage = self.write_to_tmp_storage(upload, input_format)
+        upload.tmp_storage_name = storage.name
+        return import_jobs.start_preview(
+            model=self.model, user=request.user, upload_name=storage.name,
+            file_name=upload.name, rows=rows,
+            resource_class=self.choose_import_resource_class(import_form, request),
+            format_class=format_class, encoding=self.from_encoding,
+            skip_invalid_rows=cleaned.get("skip_invalid_rows"),
+            confirm=self.get_confirm_form_initial(request, import_form),
+        )
+
+    def stored_preview_view(self, request, job_id, **kwargs):
+        """The import page showing a preview the worker made, with its
+        confirmation if it found nothing wrong. Only its starter sees it:
+        it lists rows of their file."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(
+            ImportJob, pk=job_id if str(job_id).isdigit() else 0, kind=ImportJob.Kind.PREVIEW,
+            created_by=request.user, model_name=self.model._meta.label_lower,
+        )
+        if job.status != ImportJob.Status.DONE:
+            return redirect(import_job_url(job))
+        response = super().import_action(request, **kwargs)  # the page, its form empty
+        result = StoredPreview(job.preview)
+        response.context_data["result"] = result
+        if not result.has_errors() and not result.has_validation_errors():
+            form_class = self.get_confirm_form_class(request)
+            response.context_data["confirm_form"] = form_class(initial=job.options["confirm"])
+        return response
 
     def remove_upload(self, name):
         """Delete the stored copy of an upload, if there is one by that name."""
@@ -867,12 +930,21 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         app_label, model_name = job.model_name.split(".")
         if not request.user.has_perm(f"{app_label}.import_{model_name}"):
             raise PermissionDenied
+        if job.kind == ImportJob.Kind.PREVIEW and job.created_by_id != request.user.pk:
+            raise PermissionDenied  # it leads to rows of someone else's file
         return job
 
     def import_job_view(self, request, job_id):
         """A background import or undo: its progress bar, refreshed by import_job.js."""
         job = self.get_import_job(request, job_id)
-        if job.kind == ImportJob.Kind.UNDO:
+        app_label, model_name = job.model_name.split(".")
+        if job.kind == ImportJob.Kind.PREVIEW:
+            import_url = reverse(f"admin:{app_label}_{model_name}_import")
+            if job.status == ImportJob.Status.DONE:
+                return redirect(f"{import_url}?preview={job.pk}")
+            title = gettext("Checking “%(file)s”")
+            done_url = import_url  # after a failure: upload again
+        elif job.kind == ImportJob.Kind.UNDO:
             title = gettext("Undoing the import of “%(file)s”")
             done_url = reverse("admin:crm_importrecord_changelist")
         else:

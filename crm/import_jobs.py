@@ -1,8 +1,14 @@
-"""Large imports and undos, run by the task worker with their progress.
+"""Large previews, imports and undos, run by the task worker with their progress.
 
-A confirmed import of more than IMPORT_BACKGROUND_ROWS rows (or the undo of
+The preview of an upload of more than IMPORT_PREVIEW_BACKGROUND_ROWS rows,
+a confirmed import of more than IMPORT_BACKGROUND_ROWS rows (or the undo of
 one) becomes an ImportJob and a task (run_import_job, below); the page
 the user is sent to reads its progress (``progress()``) every two seconds.
+A finished preview is shown by the import page, with its confirmation
+(crm.import_preview).
+
+A job speaks the language of the user who started it: its messages are
+written by the worker, for that user's page.
 
 The work stays one transaction: all or nothing. Its progress has to be seen
 by the web process while that transaction is open, so it is not written
@@ -27,14 +33,16 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.module_loading import import_string
+from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django_tasks import task
 from import_export.tmp_storages import CacheStorage
 
+from crm.import_preview import summarize
 from crm.imports import revert_import
 from crm.models import ImportJob
-from crm.spreadsheets import SharedUploadStorage
+from crm.spreadsheets import SharedUploadStorage, SpreadsheetRefused
 
 logger = logging.getLogger("crm.import_jobs")
 
@@ -72,7 +80,32 @@ def runs_in_background(rows):
     return rows is not None and rows > settings.IMPORT_BACKGROUND_ROWS
 
 
+def previews_in_background(estimated_rows):
+    """Whether an upload of about ``estimated_rows`` rows is previewed by the
+    worker. One plainly past IMPORT_MAX_ROWS is not: the request's reader
+    stops at the limit and refuses it at once, on the form."""
+    return (settings.IMPORT_PREVIEW_BACKGROUND_ROWS < estimated_rows
+            <= settings.IMPORT_MAX_ROWS * 1.1)
+
+
 # --- Starting ----------------------------------------------------------------------
+
+
+def start_preview(*, model, user, upload_name, file_name, rows, resource_class, format_class,
+                  encoding, skip_invalid_rows, confirm):
+    """Queue the preview of a stored upload of about ``rows`` rows; returns
+    its ImportJob. ``confirm`` is the confirmation form's initial data,
+    offered with the preview when it finds nothing wrong."""
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.PREVIEW, model_name=model._meta.label_lower, created_by=user,
+        upload_name=upload_name, file_name=file_name or "", rows_total=rows,
+        options={
+            **_reading(resource_class, format_class, encoding, skip_invalid_rows),
+            "confirm": confirm,
+        },
+    )
+    _enqueue(job)
+    return job
 
 
 def start_import(*, model, user, upload_name, file_name, rows, resource_class, format_class,
@@ -81,13 +114,27 @@ def start_import(*, model, user, upload_name, file_name, rows, resource_class, f
     job = ImportJob.objects.create(
         kind=ImportJob.Kind.IMPORT, model_name=model._meta.label_lower, created_by=user,
         upload_name=upload_name, file_name=file_name or "", rows_total=rows,
-        options={
-            "resource": _dotted(resource_class), "format": _dotted(format_class),
-            "encoding": encoding, "skip_invalid_rows": bool(skip_invalid_rows),
-        },
+        options=_reading(resource_class, format_class, encoding, skip_invalid_rows),
     )
     _enqueue(job)
     return job
+
+
+def import_of_upload(upload_name):
+    """The import job already started for a stored upload, if any: its
+    confirmation came twice (Back, then Confirm again)."""
+    if not upload_name:
+        return None
+    return ImportJob.objects.filter(kind=ImportJob.Kind.IMPORT, upload_name=upload_name).first()
+
+
+def _reading(resource_class, format_class, encoding, skip_invalid_rows):
+    """How a job reads its upload, and in whose language it speaks."""
+    return {
+        "resource": _dotted(resource_class), "format": _dotted(format_class),
+        "encoding": encoding, "skip_invalid_rows": bool(skip_invalid_rows),
+        "language": translation.get_language(),
+    }
 
 
 def start_undo(record, *, user):
@@ -95,6 +142,7 @@ def start_undo(record, *, user):
     job = ImportJob.objects.create(
         kind=ImportJob.Kind.UNDO, model_name=record.model_name, created_by=user,
         file_name=record.file_name, rows_total=record.changes.count(), import_record=record,
+        options={"language": translation.get_language()},
     )
     _enqueue(job)
     return job
@@ -123,12 +171,20 @@ def run(job_id):
     job = ImportJob.objects.select_related("created_by", "import_record").get(pk=job_id)
     if job.status != ImportJob.Status.QUEUED:
         return  # run already (a task retried after its worker died)
+    with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+        _run(job)
+
+
+def _run(job):
     job.status = ImportJob.Status.RUNNING
     job.started_at = timezone.now()
     job.save(update_fields=["status", "started_at"])
     writer = ProgressWriter(job)
+    keep_upload = False
     try:
-        if job.kind == ImportJob.Kind.IMPORT:
+        if job.kind == ImportJob.Kind.PREVIEW:
+            keep_upload = _preview(job, writer)
+        elif job.kind == ImportJob.Kind.IMPORT:
             _import(job, writer)
         else:
             revert_import(job.import_record, by=job.created_by, progress=writer)
@@ -147,11 +203,14 @@ def run(job_id):
         job.rows_done = job.rows_total
     finally:
         writer.close()
-        if job.upload_name:
-            # Imported or not, the stored copy (up to 13.5 MB) is not read again.
+        if job.upload_name and not keep_upload:
+            # Imported or not (or previewed with errors, so no confirmation
+            # follows), the stored copy (up to 13.5 MB) is not read again.
             forget_upload(job.upload_name)
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "rows_done", "finished_at", "import_record"])
+    job.save(update_fields=[
+        "status", "error", "rows_done", "rows_total", "finished_at", "import_record", "preview",
+    ])
 
 
 @task()
@@ -165,7 +224,29 @@ class JobFailed(Exception):
     """The job failed for a reason the user can act on; the message says it."""
 
 
-def _import(job, progress):
+def _preview(job, progress):
+    """The dry run the import page shows; True if it may be confirmed."""
+    dataset = _read_upload(job, refused=_("The file could not be read. Check that it is the "
+                                          "file you meant, saved by a spreadsheet program, "
+                                          "and upload it again."))
+    if not dataset:
+        raise JobFailed(_("The file has no rows to import. Check that it has a header row "
+                          "and data under it, and upload it again."))
+    job.rows_total = len(dataset)
+    ImportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
+    result = _resource(job, progress).import_data(
+        dataset, dry_run=True, raise_errors=False, file_name=job.file_name,
+        user=job.created_by, rollback_on_validation_errors=True,
+    )
+    job.preview = summarize(result)
+    confirmable = not result.has_errors() and not result.has_validation_errors()
+    if confirmable:
+        remember_rows(job.upload_name, result.total_rows)
+    return confirmable
+
+
+def _read_upload(job, refused):
+    """The job's stored upload as a dataset, read as its preview chose."""
     options = job.options
     format_class = import_string(options["format"])
     input_format = format_class(encoding=options.get("encoding"))
@@ -178,13 +259,28 @@ def _import(job, progress):
     except FileNotFoundError:
         raise JobFailed(_("Nothing was imported: the uploaded file is no longer available "
                           "(it expired). Upload the file again.")) from None
-    dataset = input_format.create_dataset(data)
-    del data
-    resource_class = import_string(options["resource"])
-    resource = _reporting(resource_class)(
-        skip_invalid_rows=options.get("skip_invalid_rows", False)
+    try:
+        return input_format.create_dataset(data)
+    except SpreadsheetRefused as error:
+        raise JobFailed(str(error)) from None
+    except Exception:  # noqa: BLE001 - a broken file: the user gets a sentence
+        logger.info("Import job %s: the upload could not be read", job.pk, exc_info=True)
+        raise JobFailed(refused) from None
+
+
+def _resource(job, progress):
+    resource = _reporting(import_string(job.options["resource"]))(
+        skip_invalid_rows=job.options.get("skip_invalid_rows", False)
     )
     resource.report_progress = progress
+    return resource
+
+
+def _import(job, progress):
+    dataset = _read_upload(job, refused=_(
+        "Nothing was imported: the file could not be read. Upload it again."
+    ))
+    resource = _resource(job, progress)
     result = resource.import_data(
         dataset, dry_run=False, file_name=job.file_name, user=job.created_by,
         rollback_on_validation_errors=True,
@@ -218,7 +314,7 @@ class ReportsProgress:
 
     def import_row(self, row, instance_loader, **kwargs):
         row_result = super().import_row(row, instance_loader, **kwargs)
-        if self.report_progress is not None and not kwargs.get("dry_run"):
+        if self.report_progress is not None:
             self.report_progress(kwargs["row_number"])
         return row_result
 
@@ -346,6 +442,10 @@ def _time_left(seconds):
 def _summary(job):
     if job.status != ImportJob.Status.DONE:
         return ""
+    if job.kind == ImportJob.Kind.PREVIEW:
+        return _("Checked: %(rows)s rows.") % {
+            "rows": number_format(job.rows_total, force_grouping=True)
+        }
     if job.kind == ImportJob.Kind.UNDO:
         return _("Undone: %(rows)s rows.") % {"rows": job.rows_total}
     record = job.import_record

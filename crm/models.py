@@ -648,6 +648,8 @@ class ImportJob(models.Model):
     """
 
     class Kind(models.TextChoices):
+        # A large file's preview (a dry run): read and checked, nothing written.
+        PREVIEW = "preview", _("preview")
         IMPORT = "import", _("import")
         UNDO = "undo", _("undo")
 
@@ -681,6 +683,9 @@ class ImportJob(models.Model):
         ImportRecord, verbose_name=_("import"), on_delete=models.SET_NULL, null=True,
         blank=True, related_name="jobs",
     )
+    # What a preview job found, kept as crm.import_preview stores it, for the
+    # import page to show with its confirmation.
+    preview = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("background import")

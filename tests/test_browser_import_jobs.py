@@ -67,3 +67,41 @@ def test_watching_the_progress_bar_of_a_large_import(ui, admin_user, settings, m
     assert Customer.objects.count() == 50
     ui.click_and_load(page.locator("a.crm-job-done"))
     assert page.url.startswith(f"{ui.base_url}/admin/crm/customer/")
+
+
+def test_a_large_file_is_checked_in_the_background_then_confirmed(ui, admin_user, settings,
+                                                                   monkeypatch):
+    settings.IMPORT_PREVIEW_BACKGROUND_ROWS = 10
+    settings.IMPORT_BACKGROUND_ROWS = 10
+    monkeypatch.setattr(import_jobs, "_enqueue", lambda job: None)  # the worker is the test
+    page = ui.page
+    ui.log_in(admin_user)
+    ui.goto("/admin/crm/customer/import/")
+    rows = "".join(f"Orang {i},0812-0000-{i:04d}\n" for i in range(40))
+    page.set_input_files("input[name=import_file]", files=[{
+        "name": "pelanggan-besar.csv", "mimeType": "text/csv",
+        "buffer": ("Nama,No HP\n" + rows).encode(),
+    }])
+    ui.click_and_load(page.locator("form[enctype] input[type=submit]"))
+
+    # The upload's request only stored the file: the check waits for the worker.
+    preview_job = ImportJob.objects.get()
+    assert (preview_job.kind, preview_job.rows_total) == ("preview", 41)  # lines, roughly
+    assert page.url == f"{ui.base_url}/admin/crm/importrecord/job/{preview_job.pk}/"
+    expect(page.locator("body")).to_contain_text("Memeriksa “pelanggan-besar.csv”")
+    expect(page.locator("[data-figure=status]")).to_have_text("Menunggu")
+
+    # The worker checks it: the page turns into the preview by itself.
+    import_jobs.run(preview_job.pk)
+    expect(page.locator("[data-total=new]")).to_have_text("40", timeout=10_000)
+    assert page.url.endswith(f"/admin/crm/customer/import/?preview={preview_job.pk}")
+    assert not Customer.objects.exists()
+
+    ui.click_and_load(page.locator("input[name=confirm]"))
+    import_job = ImportJob.objects.get(kind="import")
+    assert page.url == f"{ui.base_url}/admin/crm/importrecord/job/{import_job.pk}/"
+    import_jobs.run(import_job.pk)
+    expect(page.locator("[data-figure=summary]")).to_have_text(
+        "Impor selesai: 40 baru, 0 diubah, 0 dilewati.", timeout=10_000
+    )
+    assert Customer.objects.count() == 40

@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 
 from crm.middleware import IMPORT_FORM_OVERHEAD
-from crm.models import Customer
+from crm.models import Customer, ImportJob
 from crm.resources import CustomerResource
 from crm.spreadsheets import SharedUploadStorage, SpreadsheetCSV
 from tests.test_import_limits import xlsx_bytes, zip_bomb
@@ -136,11 +136,23 @@ def preview(client, name, data, file_format=CSV_FORMAT):
     ("salah.csv", b"Nama,No HP\nDewi,081-234\n", CSV_FORMAT),  # an invalid number
     ("bukan.xlsx", b"not a workbook", XLSX_FORMAT),  # unreadable
     ("bom.xlsx", zip_bomb(cell_mb=20), XLSX_FORMAT),
-    ("besar.csv", b"Nama,No HP\n" + b"x,1\n" * 100_001, CSV_FORMAT),  # too many rows
+    ("besar.csv", b"Nama,No HP\n" + b"x,1\n" * 110_001, CSV_FORMAT),  # plainly too many rows
 ])
 def test_a_file_that_will_not_be_confirmed_is_not_kept(owner_client, name, data, file_format):
     response = preview(owner_client, name, data, file_format)
     assert response.status_code == 200 and response.context.get("confirm_form") is None
+    assert stored_uploads() == 0
+
+
+def test_a_large_file_refused_by_its_background_preview_is_not_kept(owner_client):
+    # Just past the limit: previewed by the worker (the immediate backend
+    # runs it here), which refuses it.
+    response = preview(owner_client, "besar.csv", b"Nama,No HP\n" + b"x,1\n" * 100_001)
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("admin:crm_importrecord_job", args=[job.pk])
+    assert job.status == "failed"
+    assert job.error == "Berkas berisi lebih dari 100.000 baris; paling banyak 100.000 baris " \
+        "bisa diimpor sekaligus."
     assert stored_uploads() == 0
 
 

@@ -79,4 +79,6 @@ def import_error_message(error):
     are, never an exception's class, traceback or a library's message."""
     from crm.spreadsheets import import_error_message as message
 
+    if isinstance(error, str):
+        return error  # a preview made by the worker keeps the sentences (crm.import_preview)
     return message(getattr(error, "error", error))

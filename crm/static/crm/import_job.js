@@ -1,4 +1,4 @@
-// Refreshes a background import's progress page (admin/crm/import_job.html)
+// Refreshes a background preview's, import's or undo's progress page (admin/crm/import_job.html)
 // from its JSON every 2 s, until the job is done or failed. A file, not an
 // inline script: the Content-Security-Policy allows only 'self' scripts.
 document.addEventListener("DOMContentLoaded", () => {
@@ -34,6 +34,11 @@ document.addEventListener("DOMContentLoaded", () => {
     page.querySelector(".crm-job-wait").hidden = progress.finished;
     page.querySelector(".crm-job-done").hidden = !progress.finished;
     page.querySelector(".crm-job-reload").hidden = progress.finished;
+    if (progress.finished && progress.status === "done" && page.dataset.kind === "preview") {
+      // The preview is ready: this address now leads to it and its confirmation.
+      window.location.reload();
+      return;
+    }
     if (!progress.finished) setTimeout(refresh, 2000);
   };
   if (!["done", "failed"].includes(page.dataset.status)) setTimeout(refresh, 2000);
