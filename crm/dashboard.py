@@ -179,13 +179,17 @@ def _in_range(field_name, period, as_date=False):
 
 
 class RollupFigures:
-    """The figures of every opportunity, read from the daily rollups
-    (crm/rollups.py): a few thousand rows whatever the number of deals."""
+    """The figures of every opportunity, or of one owner's, read from the
+    daily rollups (crm/rollups.py), which are kept per owner: a few thousand
+    rows whatever the number of deals."""
+
+    def __init__(self, owner_id=None):
+        self.owner = Q() if owner_id is None else Q(owner_key=owner_id)
 
     def created(self, period):
         """Opportunities created in the period: rows of owner_id, stage, count, amount."""
         rows = (
-            CreatedDay.objects.filter(_in_range("day", period, as_date=True))
+            CreatedDay.objects.filter(self.owner, _in_range("day", period, as_date=True))
             .values("owner_key", "stage")
             .annotate(count=Sum("count"), amount=Sum("amount"))
             .order_by()
@@ -196,7 +200,7 @@ class RollupFigures:
         """Closed in the period: rows of owner_id, status, lost_reason, count, amount,
         seconds (to close)."""
         rows = (
-            ClosedDay.objects.filter(_in_range("day", period, as_date=True))
+            ClosedDay.objects.filter(self.owner, _in_range("day", period, as_date=True))
             .values("owner_key", "status", "lost_reason")
             .annotate(
                 count=Sum("count"), amount=Sum("amount"), seconds=Sum("seconds_to_close")
@@ -209,7 +213,7 @@ class RollupFigures:
         """Orders' figures from their rollup: a row per due date, owner and status."""
         today = timezone.localdate()
         unpaid = ~Q(payment_status=PaymentStatus.PAID)
-        figures = OrderTotal.objects.aggregate(
+        figures = OrderTotal.objects.filter(self.owner).aggregate(
             outstanding=Sum("amount", filter=unpaid, default=0)
             - Sum("amount_paid", filter=unpaid, default=0),
             in_progress=Sum("count", filter=Q(fulfilment_status=Fulfilment.IN_PROGRESS),
@@ -225,7 +229,9 @@ class RollupFigures:
             output_field=IntegerField(),
         )
         return (
-            CreatedDay.objects.filter(day__gte=bounds[0].date(), day__lt=bounds[-1].date())
+            CreatedDay.objects.filter(
+                self.owner, day__gte=bounds[0].date(), day__lt=bounds[-1].date()
+            )
             .annotate(month=month_of_row)
             .values("month", "stage")
             .annotate(count=Sum("count"))
@@ -281,10 +287,14 @@ class LiveFigures:
         )
 
 
-def build_dashboard(period, opportunities=None):
-    """All dashboard figures for ``period``: of every opportunity (from the
-    rollups), or of ``opportunities`` only (computed live)."""
-    source = RollupFigures() if opportunities is None else LiveFigures(opportunities)
+def build_dashboard(period, opportunities=None, owner_id=None):
+    """All dashboard figures for ``period``: of every opportunity, or of
+    those of ``owner_id`` (a salesperson's), from the rollups; or of
+    ``opportunities`` (computed live: what tests compare the rollups with)."""
+    if opportunities is not None:
+        source = LiveFigures(opportunities)
+    else:
+        source = RollupFigures(owner_id)
     totals = Figures()
     stages = {stage: StageFigures(stage, label) for stage, label in Stage.choices}
     owners = {}

@@ -6,8 +6,7 @@ from django.urls import reverse
 from crm.admin_input import CheckedInputMixin
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
 from crm.lookups import ComparisonLookupsOnlyMixin
-from crm.models import Opportunity
-from crm.roles import sees_all_records, visible_opportunities
+from crm.roles import sees_all_records
 
 
 class CrmAdminSite(admin.AdminSite):
@@ -33,11 +32,11 @@ class CrmAdminSite(admin.AdminSite):
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
             period = period_named(key if key in PERIODS else DEFAULT_PERIOD)
-            # A salesperson's dashboard counts only their own deals.
-            mine = None if sees_all_records(request.user) else visible_opportunities(
-                request.user, Opportunity.objects.all()
+            # A salesperson's dashboard counts only their own deals, read
+            # from their rows of the rollups (kept per owner).
+            extra_context["dashboard"] = build_dashboard(
+                period, owner_id=None if sees_all_records(request.user) else request.user.pk
             )
-            extra_context["dashboard"] = build_dashboard(period, mine)
             extra_context["periods"] = PERIODS
             extra_context["opportunity_list_url"] = reverse(
                 "admin:crm_opportunity_changelist", current_app=self.name

@@ -2,6 +2,7 @@ import datetime
 import zoneinfo
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -200,6 +201,29 @@ def test_empty_data_gives_no_rates_rather_than_a_division_by_zero(db, now, dashb
     totals = dashboard.totals
     assert (totals.closing_rate, totals.win_rate, totals.average_days_to_win) == (None,) * 3
     assert dashboard.owners == [] and dashboard.lost_reasons == []
+
+
+def test_a_salespersons_dashboard_page_counts_their_deals_from_the_rollups(
+    november, client, make_staff
+):
+    from crm.roles import SALES
+
+    sari, _budi = november
+    sari.is_staff = True
+    sari.save()
+    sari.groups.add(Group.objects.get(name=SALES))
+    client.force_login(sari)
+    url = reverse("admin:index") + "?period=this_month"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    totals = response.context["dashboard"].totals
+    assert (totals.created, totals.closing_rate) == (5, 40)
+    assert totals.win_rate == pytest.approx(200 / 3)  # 2 won, 1 lost
+    assert [o.owner_id for o in response.context["dashboard"].owners] == [sari.pk]
+    # The rollups, not the opportunities: no query reads crm_opportunity.
+    assert not [q for q in queries if "crm_opportunity" in q["sql"]]
+    assert len(queries) <= 8
 
 
 def test_the_dashboard_can_be_limited_to_some_opportunities(november):
