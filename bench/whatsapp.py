@@ -263,7 +263,7 @@ def configure_environment(fake):
         "WHATSAPP_RATE_PER_MINUTE": "0",
         "WHATSAPP_JITTER_SECONDS": "0",
         "WHATSAPP_DAILY_CAP": "0",
-        "WHATSAPP_SENDING_HOURS": "",
+        "WHATSAPP_SENDING_HOURS": "any",
         "WHATSAPP_SENDERS": "1",
     })
 

@@ -5,6 +5,8 @@ project folder and the console WhatsApp backend. Production sets DATABASE_URL,
 SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import os
+from collections.abc import MutableMapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,12 +17,45 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+
+class EmptyIsUnset(MutableMapping):
+    """os.environ, where a variable set to an empty value reads as unset.
+
+    Docker compose's env_file passes a `KEY=` line as "", and so does a shell's
+    `KEY= command`: that must mean the default, not 0, False or a crash.
+    """
+
+    def __getitem__(self, key):
+        value = os.environ[key]
+        if not value.strip():
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key, value):
+        os.environ[key] = value
+
+    def __delitem__(self, key):
+        del os.environ[key]
+
+    def __iter__(self):
+        return (key for key, value in os.environ.items() if value.strip())
+
+    def __len__(self):
+        return sum(1 for _key in self)
+
+
+class Env(environ.Env):
+    ENVIRON = EmptyIsUnset()
+
+
+env = Env()
 # A local .env (written by `make run`) is a convenience; real environment
-# variables always win over it. ENV_FILE="" turns it off (the tests do).
-ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+# variables win over it (an empty one counts as unset). The one key where
+# empty means something: ENV_FILE="" reads no file (the tests do).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
 if ENV_FILE:
-    environ.Env.read_env(ENV_FILE, overwrite=False)
+    Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -221,11 +256,14 @@ KIRIMWA_WEBHOOK_TOKEN = env.str("KIRIMWA_WEBHOOK_TOKEN", default="")
 # Ban safety, shared by every worker: at most this many messages a minute
 # (0: no limit), a random extra pause of up to WHATSAPP_JITTER_SECONDS
 # between messages, a daily cap (0: none) and the local hours messages may
-# go out ("": any time). Defaults are gentle, for a number paired to a phone.
+# go out ("any" in the environment: any time; "" here). Defaults are gentle,
+# for a number paired to a phone.
 WHATSAPP_RATE_PER_MINUTE = env.int("WHATSAPP_RATE_PER_MINUTE", default=6)
 WHATSAPP_JITTER_SECONDS = env.float("WHATSAPP_JITTER_SECONDS", default=4)
 WHATSAPP_DAILY_CAP = env.int("WHATSAPP_DAILY_CAP", default=100)
 WHATSAPP_SENDING_HOURS = env.str("WHATSAPP_SENDING_HOURS", default="08:00-21:00")
+if WHATSAPP_SENDING_HOURS.strip().lower() == "any":
+    WHATSAPP_SENDING_HOURS = ""
 # A message the gateway refused as temporary is retried after 1, 2, 4… minutes.
 WHATSAPP_MAX_ATTEMPTS = env.int("WHATSAPP_MAX_ATTEMPTS", default=5)
 WHATSAPP_RETRY_SECONDS = env.int("WHATSAPP_RETRY_SECONDS", default=60)
