@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: refuses a too-large request (413) before anything reads its body.
     "crm.middleware.RequestBodyLimitMiddleware",
+    # Before the HTTPS redirect and anything that checks the Host header.
+    "crm.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed for phones on mobile data: a 100-row list is 110 KB of

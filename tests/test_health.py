@@ -123,3 +123,39 @@ def test_a_task_whose_worker_stopped_beating_is_marked_failed(db):
     WorkerHeartbeat.objects.filter(worker_id="alive").update(beat_at=a_day_later)
     assert worker.fail_tasks_of_dead_workers(a_day_later) == 0
     assert set(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == {"alive"}
+
+
+@pytest.fixture
+def production_https(settings):
+    """The README's production settings: only the domain, HTTPS enforced."""
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["crm.example.id"]
+
+
+def test_the_container_health_check_is_answered_under_production_settings(
+    client, db, production_https, caplog
+):
+    beat("worker-1", timezone.now())
+    # What the image's HEALTHCHECK sends: plain HTTP to 127.0.0.1:8000.
+    with caplog.at_level("DEBUG"):
+        response = client.get("/healthz", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert [record for record in caplog.records if record.levelname in {
+        "WARNING", "ERROR", "CRITICAL"}] == []
+
+
+def test_it_reports_failure_under_production_settings_too(client, db, production_https):
+    response = client.get("/healthz", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == "fail"
+
+
+def test_other_pages_still_check_the_host_and_redirect_to_https(
+    client, db, production_https
+):
+    assert client.get("/admin/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    response = client.get("/admin/login/", HTTP_HOST="crm.example.id")
+    assert response.status_code == 301
+    assert response["Location"] == "https://crm.example.id/admin/login/"
