@@ -13,7 +13,7 @@ ifneq (,$(filter mysql%,$(DATABASE_URL)))
 REQUIREMENTS_DB := requirements-mysql.txt
 endif
 
-.PHONY: run serve test bench lint messages clean-db backup restore screenshots
+.PHONY: run serve test prod-check bench lint messages clean-db backup restore screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ serve: $(INSTALLED) .env
 
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The production install on its own (.ci/prod-check): requirements.txt alone in
+# a fresh venv (/tmp/crm-prod-check-venv), DEBUG off, static files collected,
+# a fresh database, every admin page of the menu opened as the owner.
+prod-check:
+	PYTHON=$(PYTHON) .ci/prod-check
 
 # Benchmarks on MariaDB (127.0.0.1:3306, root): see bench/README.md.
 $(VENV)/.installed-bench: requirements.txt requirements-dev.txt requirements-mysql.txt requirements-bench.txt | $(VENV)/bin/python
