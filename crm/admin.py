@@ -187,6 +187,10 @@ class SpreadsheetAdminMixin:
 
     import_formats = [SpreadsheetCSV, SpreadsheetXLSX, SpreadsheetXLS]
     export_formats = [CSV, XLSX]
+    # A CSV export starts with a byte order mark: Excel opening it by a
+    # double click (and LibreOffice by default) reads it as UTF-8 then, not
+    # as the PC's code page ("Bu Sum ðŸ˜€"). Our import reads it either way.
+    to_encoding = "utf-8-sig"
     import_form_class = SpreadsheetImportForm
     confirm_form_class = SpreadsheetConfirmImportForm
     # ImportRecord is the import's audit trail; a LogEntry per imported row

@@ -171,3 +171,16 @@ def test_the_demo_exported_and_imported_back_is_unchanged(admin_client, file_for
             0, 0, 0, 0
         ), model
     assert (customers(), opportunities()) == before
+
+
+def test_a_csv_export_read_by_excel_as_its_code_page_would_keep_names(admin_client,
+                                                                       make_customer):
+    # Excel opens a CSV without a byte order mark in the PC's code page
+    # (cp1252): "José 😀" would come back as "JosÃ© ðŸ˜€" once re-saved.
+    make_customer(name="José 😀 Kripik", phone="0812-3456-7890")
+    data = export(admin_client, "customer", CSV_FORMAT, CUSTOMER_FIELDS).read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    upload = SimpleUploadedFile("ekspor.csv", data)
+    totals = import_back(admin_client, "customer", upload, CSV_FORMAT)
+    assert (totals["new"], totals["update"], totals["skip"]) == (0, 0, 1)
+    assert Customer.objects.get().name == "José 😀 Kripik"
