@@ -21,7 +21,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import RowResult
 
 from crm.contacts import take_skip_reasons
-from crm.imports import record_import
+from crm.imports import insert_rows, record_import
 from crm.models import Customer, Opportunity, Stage, refresh_search_text
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
 from crm.spreadsheets import escape_formulas, header_key, take_header_row, unescape_formula
@@ -476,10 +476,16 @@ class CustomerResource(SpreadsheetResource):
     # and every row is validated; writing and rolling back would only double
     # the time the user waits. The confirmed import writes in one transaction.
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if dry_run:
+        """The library's bulk create, its INSERT written by crm.imports.insert_rows."""
+        if dry_run or not self.create_instances:
             self.create_instances.clear()
             return
-        super().bulk_create(using_transactions, dry_run, raise_errors, batch_size, result)
+        try:
+            insert_rows(self._meta.model, self.create_instances, batch_size=batch_size or 1000)
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.create_instances.clear()
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         """The library's bulk update, written as an upsert on the primary key.
@@ -495,10 +501,9 @@ class CustomerResource(SpreadsheetResource):
         model = self._meta.model
         features = connections[router.db_for_write(model)].features
         try:
-            model.objects.bulk_create(
-                self.update_instances,
-                batch_size=batch_size,
-                update_conflicts=True,
+            insert_rows(
+                model, self.update_instances,
+                batch_size=batch_size or 1000,
                 update_fields=self.get_bulk_update_fields(),
                 # MySQL takes no conflict target (any unique key conflicts).
                 unique_fields=["id"] if features.supports_update_conflicts_with_target else None,
