@@ -31,7 +31,9 @@ def normalize_phone(raw):
     Numbers without a country code are read as Indonesian. Normalising a
     stored number changes nothing.
     """
-    text = written_digits(raw)
+    # Plain digits (a stored number, normalised again by model validation
+    # and on save) are written as they are: straight to the cached reading.
+    text = raw if type(raw) is str and raw.isascii() and raw.isdigit() else written_digits(raw)
     digits = _e164_digits(text)
     if digits is None:
         raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
