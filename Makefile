@@ -84,6 +84,12 @@ restore: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py restore "$(FILE)" $(if $(REPLACE),--replace)
 
+# The Docker image built and run as the README's "Deploying with Docker" says
+# (compose up, login, import page, WhatsApp, backup and restore); starts
+# dockerd if needed, stands in for base images Docker Hub cannot give. CI runs it.
+docker-check:
+	docker/check/check.sh
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 

@@ -5,10 +5,14 @@
 #   docker/entrypoint.sh web       # wait for the database, migrate once, serve
 #   docker/entrypoint.sh worker    # wait for the database, migrate once, run tasks
 #   docker/entrypoint.sh migrate   # only migrate (under the same lock)
+#   docker/entrypoint.sh backup    # manage.py backup, into BACKUP_DIR
+#   docker/entrypoint.sh restore backup-20261201-0200.sql.gz [--replace]
+#                                  # manage.py restore, the file in BACKUP_DIR
 #   docker/entrypoint.sh <command> # any manage.py command, e.g. createsuperuser
 set -eu
 
 PYTHON="${PYTHON:-python}"
+APP_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 BIND="${BIND:-0.0.0.0:8000}"
 # Two gunicorn workers per core is a good start for this I/O-bound app.
 WEB_CONCURRENCY="${WEB_CONCURRENCY:-4}"
@@ -40,6 +44,12 @@ case "$role" in
         ;;
     migrate)
         prepare
+        ;;
+    backup | restore)
+        # Backups are written to and read from BACKUP_DIR (the image's
+        # /data/backups, compose's backups volume), not the code's folder.
+        cd "${BACKUP_DIR:-.}"
+        exec "$PYTHON" "$APP_DIR/manage.py" "$@"
         ;;
     *)
         exec "$PYTHON" manage.py "$@"
