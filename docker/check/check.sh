@@ -16,9 +16,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 started=$SECONDS
-PROJECT=crmcheck
+# Its own compose project and a free port: another run, or `make run` on
+# port 8000, may share the machine.
+PROJECT="crmcheck$$"
 HOST_NAME=crm.example.id
-PORT="${DOCKER_CHECK_PORT:-8000}"
+PORT="${DOCKER_CHECK_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 KIRIMWA_TOKEN=docker-check-kirimwa-token
 KIRIMWA_DEVICE=toko-docker-check
 
@@ -76,11 +78,9 @@ cleanup() {
   echo "== docker-check took $((SECONDS - started)) s: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 export COMPOSE_PROJECT_NAME=$PROJECT
-# A run killed half-way leaves its containers: start clean.
-docker rm -f "$PROJECT-kirimwa" >/dev/null 2>&1 || true
-(cd "$root" && "${COMPOSE[@]}" -p "$PROJECT" down -v --remove-orphans >/dev/null 2>&1) || true
 
 (cd "$root" && git ls-files -z --cached --others --exclude-standard) \
   | (cd "$root" && tar --null --ignore-failed-read -T - -cf -) 2>/dev/null | tar -xf - -C "$work"
@@ -117,9 +117,8 @@ set_env KIRIMWA_WEBHOOK_TOKEN "$(random 32)"
 set_env WHATSAPP_SENDING_HOURS "00:00-23:59:59.999999"
 # Two gunicorn workers are plenty for one check on a small machine.
 set_env WEB_CONCURRENCY 2
-if [ "$PORT" != 8000 ]; then
-  sed -i "s/127.0.0.1:8000:8000/127.0.0.1:$PORT:8000/" "$work/docker-compose.yml"
-fi
+sed -i "s/127.0.0.1:8000:8000/127.0.0.1:$PORT:8000/" "$work/docker-compose.yml"
+grep -q "127.0.0.1:$PORT:8000" "$work/docker-compose.yml" || die "no 127.0.0.1:8000:8000 in docker-compose.yml"
 
 step "docker compose up -d --build --scale worker=2"
 build_started=$SECONDS
@@ -208,16 +207,26 @@ gzip -t "$work/$backup_file" || die "the copied backup is not a whole gzip file"
 zgrep -q 'INSERT INTO `crm_customer`' "$work/$backup_file" || die "no customers in the backup"
 step "copied off the container: $backup_file, $(stat -c %s "$work/$backup_file") bytes"
 
-shell "from crm.models import Customer
+change_data() {
+  shell "from crm.models import Customer
 Customer.objects.filter(pk=$customer_id).update(name='Changed after the backup')
-Customer.objects.create(name='Added after the backup', phone='0813-0000-0001')" >/dev/null
-step "docker compose exec web docker/entrypoint.sh restore $backup_file --replace"
-compose exec -T web docker/entrypoint.sh restore "$backup_file" --replace
-restored="$(shell "from crm.models import Customer
+Customer.objects.create(name='Added after the backup', phone='0813-0000-000$1')" >/dev/null
+}
+check_restored() {
+  restored="$(shell "from crm.models import Customer
 from crm.whatsapp.models import Message
 print(list(Customer.objects.values_list('name', flat=True)), Message.objects.get().status)" | tail -1)"
-[ "$restored" = "['Bu Sari'] $message_status" ] || die "after the restore: $restored"
-step "restored: $restored"
+  [ "$restored" = "['Bu Sari'] $message_status" ] || die "after the restore: $restored"
+  step "restored: $restored"
+}
+change_data 1
+step "docker compose exec web docker/entrypoint.sh restore $backup_file --replace"
+compose exec -T web docker/entrypoint.sh restore "$backup_file" --replace
+check_restored
+change_data 2
+step "docker compose exec -T web docker/entrypoint.sh restore /dev/stdin --replace < $backup_file"
+compose exec -T web docker/entrypoint.sh restore /dev/stdin --replace <"$work/$backup_file"
+check_restored
 
 step "logs: every line on web's stderr is JSON, gunicorn's access lines included"
 docker logs "$web_id" 2>&1 >/dev/null | python3 -c '
