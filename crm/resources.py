@@ -32,7 +32,9 @@ class TextWidget(widgets.CharWidget):
     apostrophe an export put before a formula-like cell goes again."""
 
     def clean(self, value, row=None, **kwargs):
-        return unescape_formula(super().clean(value, row, **kwargs)).strip()
+        # Text is the library's answer for text, without its calls.
+        text = value if type(value) is str else super().clean(value, row, **kwargs)
+        return unescape_formula(text).strip()
 
 
 class EmailWidget(TextWidget):
@@ -43,16 +45,37 @@ class EmailWidget(TextWidget):
 class PhoneWidget(widgets.CharWidget):
     """A WhatsApp number, normalised exactly as the customer form does."""
 
+    # Texts read so far and their numbers: an import reads a row's number
+    # three times (to find its customer, again for the row, and to set it).
+    # Each resource has its own copy of its widgets, so this lasts one import.
+    READ_MEMORY = 250_000
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._read = {}
+
+    def __deepcopy__(self, memo):
+        widget = copy.copy(self)
+        widget._read = {}
+        return widget
+
     def clean(self, value, row=None, **kwargs):
+        if type(value) is str:
+            digits = self._read.get(value)
+            if digits is not None:
+                return digits
         # A number cell (Excel stores a typed 081234567890 as 81234567890.0)
         # is read by normalize_phone, which knows what a spreadsheet does to
         # numbers; only a blank cell is no number.
         if value is None or not str(value).strip().removeprefix("'").strip():
             return None
         try:
-            return normalize_phone(value)
+            digits = normalize_phone(value)
         except InvalidPhoneNumber as error:
-            raise ValueError(str(error)) from error
+            raise ValueError(str(error)) from error  # not kept: said again each time
+        if type(value) is str and len(self._read) < self.READ_MEMORY:
+            self._read[value] = digits
+        return digits
 
     def render(self, value, obj=None, **kwargs):
         # Indonesian numbers the way people write them (0812-3456-7890);
@@ -186,6 +209,12 @@ class SpreadsheetResource(resources.ModelResource):
                 else:
                     dataset.headers = [*dataset.headers, column]
         self.user = kwargs.get("user")
+        # The same for every row; the library asks for them row by row.
+        self._import_fields = super().get_import_fields()
+
+    def get_import_fields(self):
+        fields = getattr(self, "_import_fields", None)
+        return fields if fields is not None else super().get_import_fields()
 
     def template_fields(self):
         """The columns of the downloadable template: those to fill in, not a
@@ -221,6 +250,10 @@ class SpreadsheetResource(resources.ModelResource):
         return renamed
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if not field.attribute or field.column_name not in row:
+            # Nothing to import, as the library says at debug level (its
+            # message was built for every row and missing column).
+            return
         # An empty cell never erases what is known about an existing record
         # (or one created further up the file and not written yet).
         known = instance.pk or getattr(instance, "_from_this_import", False)
@@ -321,7 +354,9 @@ class CustomerByPhoneLoader(BaseInstanceLoader):
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
         ids, phones = set(), set()
-        for row in dataset.dict if dataset else []:
+        headers = (dataset.headers if dataset else None) or []
+        for values in dataset if dataset else []:
+            row = dict(zip(headers, values, strict=False))  # one at a time: not dataset.dict
             ids.add(self.row_id(row))
             try:
                 phones.add(resource.fields["phone"].clean(row))
