@@ -67,7 +67,7 @@ cleanup() {
   if [ $status -ne 0 ] && [ -f "$work/docker-compose.yml" ]; then
     echo "--- logs (last 60 lines of each service) ---"
     compose logs --no-color --tail 60 2>&1 || true
-    docker logs --tail 20 "$PROJECT-kirimwa" 2>&1 || true
+    docker logs --tail 20 "$PROJECT-kirimwa" 2>/dev/null || true
   fi
   docker rm -f "$PROJECT-kirimwa" >/dev/null 2>&1 || true
   [ -f "$work/docker-compose.yml" ] && compose down -v --remove-orphans >/dev/null 2>&1 || true
@@ -114,7 +114,7 @@ set_env KIRIMWA_API_TOKEN "$KIRIMWA_TOKEN"
 set_env KIRIMWA_DEVICE_ID "$KIRIMWA_DEVICE"
 set_env KIRIMWA_WEBHOOK_TOKEN "$(random 32)"
 # The check runs at any hour; the default sending hours end at 21:00.
-set_env WHATSAPP_SENDING_HOURS "00:00-23:59:59.999999"
+set_env WHATSAPP_SENDING_HOURS any
 # Two gunicorn workers are plenty for one check on a small machine.
 set_env WEB_CONCURRENCY 2
 sed -i "s/127.0.0.1:8000:8000/127.0.0.1:$PORT:8000/" "$work/docker-compose.yml"
@@ -127,7 +127,7 @@ rm -f "$work.build.log"
 step "image built in $((SECONDS - build_started)) s: $(docker image inspect -f '{{.Size}}' crm-umkm | awk '{printf "%.0f MB", $1/1e6}')"
 compose up -d --scale worker=2
 
-step "the image: no tests, bench, docs, .ci or wheels; client tools; a writable /data"
+step "the image: no tests, bench, docs, .ci or wheels; client tools; a writable /data, SQLite there"
 docker run --rm --entrypoint sh crm-umkm -c '
   set -e
   for path in tests bench docs .ci docker/check .env .git; do
@@ -136,10 +136,14 @@ docker run --rm --entrypoint sh crm-umkm -c '
   wheels=$(find /app /opt /tmp /root /build /wheels -name "*.whl" 2>/dev/null | head -3)
   if [ -n "$wheels" ]; then echo "wheels in the image: $wheels"; exit 1; fi
   [ "$(id -u)" != 0 ] || { echo "runs as root"; exit 1; }
-  touch /data/backups/.writable && rm /data/backups/.writable
+  touch /data/backups/.writable
+  rm /data/backups/.writable
   if touch /app/.writable 2>/dev/null; then echo "the code is writable by the app user"; exit 1; fi
-  mysqldump --version >/dev/null && mysql --version >/dev/null
+  mysqldump --version >/dev/null
+  mysql --version >/dev/null
 ' || die "the image's contents"
+docker run --rm -e SECRET_KEY="$(random 50)" crm-umkm migrate_once >/dev/null \
+  || die "the image alone (no DATABASE_URL) cannot migrate its SQLite database in /data"
 
 kirimwa_network="${PROJECT}_default"
 docker run -d --name "$PROJECT-kirimwa" --network "$kirimwa_network" --network-alias kirimwa \
@@ -228,7 +232,7 @@ step "docker compose exec -T web docker/entrypoint.sh restore /dev/stdin --repla
 compose exec -T web docker/entrypoint.sh restore /dev/stdin --replace <"$work/$backup_file"
 check_restored
 
-step "logs: every line on web's stderr is JSON, gunicorn's access lines included"
+step "logs: every line on web's stderr is JSON, gunicorn's included; WEB_CONCURRENCY from .env"
 docker logs "$web_id" 2>&1 >/dev/null | python3 -c '
 import json, sys
 lines = [line for line in sys.stdin if line.strip()]
@@ -240,6 +244,9 @@ for line in lines:
         sys.exit(f"not a JSON log line: {line!r}")
 if "gunicorn.access" not in loggers or "gunicorn.error" not in loggers:
     sys.exit(f"no gunicorn access or error lines among {sorted(loggers)}")
+booted = sum("Booting worker with pid" in line for line in lines)
+if booted != 2:
+    sys.exit(f"{booted} gunicorn workers, not WEB_CONCURRENCY=2 from .env")
 print(f"{len(lines)} JSON lines from {len(loggers)} loggers")
 '
 
