@@ -1,9 +1,9 @@
 """The Docker image and compose file, checked without a Docker engine.
 
-No Docker engine runs on these machines (tests/test_entrypoint.py runs the
-entrypoint itself). The compose file is validated by Debian's docker-compose,
-which checks it against the Compose schema and interpolates the environment
-without a daemon; the Dockerfile is read for what production relies on.
+`make docker-check` (docker/check/check.sh, run by CI) builds and runs them;
+these tests read them for what production relies on, in a second and
+without a daemon. The compose file is validated by Debian's docker-compose,
+which checks it against the Compose schema and interpolates the environment.
 """
 
 import os
@@ -54,9 +54,25 @@ def test_the_image_builds_the_driver_apart_and_runs_as_a_user_with_a_health_chec
             assert (ROOT / name).exists(), f"the Dockerfile copies a missing {name}"
 
 
-def test_secrets_and_local_state_stay_out_of_the_image():
+def test_the_image_gets_the_virtualenv_alone_and_a_data_directory_for_its_user():
+    build, final = stages()
+    # No wheel reaches a layer: the build stage installs into /opt/venv and
+    # the image copies only that.
+    assert any("/opt/venv" in line for line in instructions(build, "RUN"))
+    copies = " ".join(instructions(final, "COPY"))
+    assert "--from=build /opt/venv /opt/venv" in copies and "wheel" not in copies
+    final_runs = " ".join(instructions(final, "RUN"))
+    assert "chown -R crm:crm /data" in final_runs
+    assert "--chown" not in copies  # the code stays root's
+    environment = " ".join(instructions(final, "ENV"))
+    assert "BACKUP_DIR=/data/backups" in environment
+    assert "DATABASE_URL=sqlite:////data/db.sqlite3" in environment
+
+
+def test_secrets_local_state_and_what_only_development_needs_stay_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".env", ".venv", "db.sqlite3", ".git"} <= ignored
+    assert {"tests", "bench", "docs", ".ci", "docker/check"} <= ignored
 
 
 def compose(tmp_path, *args, db_password="a-long-database-password"):
@@ -82,6 +98,18 @@ def test_the_compose_file_is_valid(tmp_path):
     # (its reverse proxy) reaches the web port.
     assert "mysql://crm:a-long-database-password@db:3306/crm" in config
     assert re.findall(r"^\s*- (\S+:\d+/tcp)$", config, re.MULTILINE) == ["127.0.0.1:8000:8000/tcp"]
+
+
+
+def test_compose_trusts_one_proxy_and_keeps_backups_in_a_volume(tmp_path):
+    config = compose(tmp_path, "config").stdout
+    web = config[config.index("\n  web:"):config.index("\n  worker:")]
+    # Behind Docker's bridge every client has the same address: the login
+    # lockout needs the one the reverse proxy appends to X-Forwarded-For.
+    assert re.search(r"TRUSTED_PROXY_COUNT: '1'", web), web
+    assert re.search(r"BEHIND_TLS_PROXY: '1'", web)
+    assert re.search(r"source: backups\n\s+target: /data/backups", web) or \
+        "backups:/data/backups" in web, web
 
 
 def test_the_compose_file_refuses_to_start_without_a_database_password(tmp_path):
