@@ -1,7 +1,7 @@
 """The container entrypoint, run outside Docker against MariaDB, as CI does.
 
-No Docker engine runs on these machines, so this runs docker/entrypoint.sh
-itself: two starters migrate at once (one migrates, the other waits), web
+This runs docker/entrypoint.sh itself, in seconds (`make docker-check` runs
+it in the image): two starters migrate at once (one migrates, the other waits), web
 and worker start, /healthz answers; then two worker processes share a queue
 and each task runs once. Uses its own database, ``crm_entrypoint``
 (.ci/run creates it), emptied first.
@@ -168,3 +168,27 @@ def test_two_workers_share_the_queue_and_run_each_task_once(environment):
     assert len(rows) == 40
     assert all(status == "SUCCESSFUL" and len(ids) == 1 for status, ids in rows), rows
     assert {ids[0] for _status, ids in rows} == {"w0", "w1"}  # both took a share
+
+
+def test_backup_and_restore_use_the_backup_directory(tmp_path):
+    """`docker/entrypoint.sh backup` writes into BACKUP_DIR and `restore <name>` reads from it,
+    wherever it is started from (in the image the code's folder is not writable)."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    environment = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "ENV_FILE": "",
+        "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.sqlite3'}",
+        "PYTHON": sys.executable, "BACKUP_DIR": str(backups),
+    }
+    manage(environment, "migrate", "--verbosity", "0")
+    written = subprocess.run(
+        [str(ENTRYPOINT), "backup"], cwd=tmp_path, env=environment,
+        capture_output=True, text=True, check=True,
+    ).stdout
+    [backup] = list(backups.iterdir())
+    assert written.strip() == f"Backup written to {backup.name}"
+    restored = subprocess.run(
+        [str(ENTRYPOINT), "restore", backup.name], cwd=tmp_path, env=environment,
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert restored.strip() == f"Restored {backup.name}"
