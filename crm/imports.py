@@ -148,7 +148,9 @@ def delete_with_history(queryset, *, by):
     with transaction.atomic(using=using), _history_per_row_off():
         collector.delete()
         for historical, rows in history.items():
-            historical.objects.using(using).bulk_create(rows, batch_size=UNDO_BATCH)
+            # Written as the import's own rows are (ImportQuerySet): through
+            # Django's compiler this was 25 of 44 s of a 100,000-row undo.
+            ImportQuerySet(historical, using=using).bulk_create(rows, batch_size=UNDO_BATCH)
 
 
 @contextmanager
