@@ -33,11 +33,45 @@ def normalize_phone(raw):
     """
     # Plain digits (a stored number, normalised again by model validation
     # and on save) are written as they are: straight to the cached reading.
-    text = raw if type(raw) is str and raw.isascii() and raw.isdigit() else written_digits(raw)
-    digits = _e164_digits(text)
+    if type(raw) is str and raw.isascii() and raw.isdigit():
+        text = number = raw
+    else:
+        text = written_digits(raw)
+        number = _number_part(text)
+    digits = _e164_digits(number) if number else None
     if digits is None:
         raise InvalidPhoneNumber(_("Invalid phone number: %(number)s") % {"number": text})
     return digits
+
+
+# The number in a cell: from its first digit (or the "+" or "(" before it)
+# to its last digit. Words around it ("Telp. 0342-801234", "0812 3456
+# 7890 (WA)") are passed over; inside it only separators may stand.
+_NUMBER_PART = re.compile(r"[+(]*\d(?:.*\d)?", re.S)
+_NUMBER_INSIDE = re.compile(r"[+(]*\d[\d\s\-.()\u2010-\u2015]*")
+
+
+def _number_part(text):
+    """The part of ``text`` that is the number, or None if it is not one.
+
+    A letter, a quote or any sign but a separator among its digits makes it
+    no number: phonenumbers reads letters as a keypad's (0812-345-WAWA is
+    0812-345-9292) and drops others (0812345678O, O typed for a zero, would
+    be a stranger's 11-digit number); a formula (="0"&"812…") or two numbers
+    in a cell (0812… / 0813…) are not one number either. So is a letter
+    touching a digit at either end (0812…789O).
+    """
+    found = _NUMBER_PART.search(text)
+    if found is None:
+        return None
+    number = found.group()
+    start, end = found.span()
+    touching = (start > 0 and text[start - 1].isalnum()) or (
+        end < len(text) and text[end].isalnum()
+    )
+    if touching or not _NUMBER_INSIDE.fullmatch(number):
+        return None
+    return number
 
 
 # How spreadsheets write a number cell as text: 6281234567890.0 (Excel,

@@ -1,4 +1,5 @@
 import random
+import re
 
 import pytest
 
@@ -115,3 +116,27 @@ def test_the_fast_path_for_indonesian_mobiles_agrees_with_the_phonenumbers_libra
                         answered += 1
                         assert fast == phones._parsed_e164_digits(typed), typed
     assert answered > 1000  # the shortcut is really taken
+
+
+@pytest.mark.parametrize("cell", [
+    "08123456789O",  # the letter O typed for a zero
+    "0812l3456789",  # a small L for a one
+    "0812-345-WAWA",  # phonenumbers would read it as a keypad's: 0812-345-9292
+    "0813-8888-OOO4",
+    'O812 3456 7890',
+    '="0"&"81366660002"',  # a formula's text
+    "0812-3456-7895 / 0813-1111-2222",
+])
+def test_a_letter_or_sign_among_the_digits_is_no_number(cell):
+    with pytest.raises(InvalidPhoneNumber, match=re.escape(cell)):
+        normalize_phone(cell)
+
+
+@pytest.mark.parametrize("cell, digits", [
+    ("Telp. 0342-801235", "62342801235"),
+    ("0812 3456 7890 (WA)", "6281234567890"),
+    ("(+62) 812-3456-7901", "6281234567901"),
+    ("0812\u20133456\u20137902", "6281234567902"),
+])
+def test_words_around_a_number_are_passed_over(cell, digits):
+    assert normalize_phone(cell) == digits
