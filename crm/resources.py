@@ -8,6 +8,8 @@ Indonesian and English; columns we do not know are ignored and listed.
 
 import copy
 import datetime
+import decimal
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -121,6 +123,31 @@ class ChoiceLabelWidget(widgets.Widget):
         return str(dict(self.choices).get(value, value or ""))
 
 
+# Words of a header that name a phone number, by how likely the column is to
+# hold the customer's WhatsApp (lower first): WA, then a mobile, then a
+# telephone (often the shop's landline).
+PHONE_WORDS = {
+    "wa": 0, "whatsapp": 0, "watsap": 0,
+    "hp": 1, "handphone": 1, "ponsel": 1, "mobile": 1, "seluler": 1, "cell": 1,
+    "telp": 2, "tlp": 2, "telepon": 2, "telpon": 2, "phone": 2, "kontak": 2, "contact": 2,
+}
+# Headers with one of these words name something else ("Nama Kontak").
+NOT_PHONE_WORDS = {"nama", "name", "email", "alamat", "address", "jenis", "type", "label"}
+# A totals row's label, by header_key().
+TOTALS_WORDS = {"total", "jumlah", "grand total", "sub total", "subtotal", "total keseluruhan",
+                "jumlah total", "totals"}
+
+
+def phone_rank(key):
+    """How likely a header (by header_key) names the WhatsApp number, lower
+    first; None if it does not name a phone."""
+    words = key.split()
+    if not words or NOT_PHONE_WORDS.intersection(words):
+        return None
+    ranks = [PHONE_WORDS[word] for word in words if word in PHONE_WORDS]
+    return min(ranks) if ranks else None
+
+
 # Header spellings recognised per field, compared by header_key().
 CUSTOMER_HEADERS = {
     "name": ["Nama", "Name", "Nama Pelanggan", "Pelanggan", "Customer", "Full Name"],
@@ -149,6 +176,8 @@ class SpreadsheetResource(resources.ModelResource):
 
     HEADERS = {}
     EXAMPLE_ROWS = []
+    # The field read from the WhatsApp number column, if the model has one.
+    NUMBER_FIELD = None
     # Fields of which a file must have at least one column to be one of ours.
     KEY_FIELDS = ()
 
@@ -159,6 +188,7 @@ class SpreadsheetResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.skip_invalid_rows = skip_invalid_rows
         self.unknown_columns = []
+        self.number_alternates = []
         self.header_row = 1
         # What an undo needs: the rows created (a bulk import learns their
         # ids only when writing them) and the values the updates replaced.
@@ -199,6 +229,7 @@ class SpreadsheetResource(resources.ModelResource):
                 }
             )
         dataset.headers = self.recognised_headers(dataset.headers or [])
+        self.fill_empty_numbers(dataset)
         for field_name in self.get_import_id_fields():
             # A file without the key column (customers without numbers)
             # imports as new rows; the library would refuse it.
@@ -230,24 +261,75 @@ class SpreadsheetResource(resources.ModelResource):
                 by_key[header_key(spelling)] = field.column_name
         return by_key
 
+    def column_of(self, header):
+        """Our column for a file's header, or None. Besides the spellings
+        listed, a header naming a phone ("Nomor HP/WA", "HP 1", "No. Telp/HP",
+        "Kontak") is the number column: left unrecognised, its customers
+        would be imported without their numbers."""
+        key = header_key(header)
+        column = self.columns_by_key.get(key)
+        if column is None and phone_rank(key) is not None:
+            column = self.fields[self.NUMBER_FIELD].column_name if self.NUMBER_FIELD else None
+        return column
+
     def recognised_count(self, cells):
         """How many of a row's cells are headers of different columns of ours."""
-        return len({self.columns_by_key.get(header_key(cell)) for cell in cells} - {None})
+        return len({self.column_of(cell) for cell in cells} - {None})
 
     def recognised_headers(self, headers):
-        """The file's headers with known spellings renamed to our column names."""
-        by_key = self.columns_by_key
-        renamed, taken = [], set()
-        for header in headers:
-            column = by_key.get(header_key(header))
+        """The file's headers with known spellings renamed to our column names.
+
+        Of several number columns the one most likely to be WhatsApp's is
+        taken (WA, then HP, then a telephone: "Telp." is often the shop's
+        landline); the others fill its empty cells (see before_import)."""
+        columns = [self.column_of(header) for header in headers]
+        number = self.fields[self.NUMBER_FIELD].column_name if self.NUMBER_FIELD else None
+        ranked = sorted(
+            (phone_rank(header_key(headers[i])) or 0, i)
+            for i, column in enumerate(columns) if number and column == number
+        )
+        self.number_alternates = [headers[i] for _rank, i in ranked[1:]]
+        taken = set()
+        renamed = [None] * len(headers)
+        if ranked:
+            renamed[ranked[0][1]] = number
+            taken.add(number)
+        for index, header in enumerate(headers):
+            if renamed[index] is not None:
+                continue
+            column = columns[index]
             if column is None or column in taken:
-                if header_key(header):
+                if header_key(header) and header not in self.number_alternates:
                     self.unknown_columns.append(str(header).strip())
-                renamed.append(f"(ignored) {header}")
+                renamed[index] = f"(ignored) {header}"
             else:
                 taken.add(column)
-                renamed.append(column)
+                renamed[index] = column
         return renamed
+
+    def fill_empty_numbers(self, dataset):
+        """A row whose number column is empty takes the number of the next
+        number column that has one (a sheet with No HP and No WA)."""
+        number = self.fields[self.NUMBER_FIELD].column_name
+        if not self.number_alternates or number not in dataset.headers:
+            return
+        alternates = [dataset.headers.index(f"(ignored) {h}") for h in self.number_alternates]
+        index = dataset.headers.index(number)
+        values = []
+        for row in dataset:
+            value = row[index]
+            if value is None or not str(value).strip():
+                value = next((row[i] for i in alternates if str(row[i] or "").strip()), value)
+            values.append(value)
+        del dataset[number]
+        dataset.insert_col(index, values, header=number)
+
+    def is_totals_row(self, row):
+        """A sheet's totals row ("TOTAL", "Jumlah") without a number: not a record."""
+        number = self.fields[self.NUMBER_FIELD].column_name if self.NUMBER_FIELD else None
+        if number is None or str(row.get(number) or "").strip():
+            return False
+        return any(header_key(value) in TOTALS_WORDS for value in row.values())
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         if not field.attribute or field.column_name not in row:
@@ -299,8 +381,10 @@ class SpreadsheetResource(resources.ModelResource):
 
     def import_row(self, row, instance_loader, **kwargs):
         self._meta.skip_diff = kwargs["row_number"] > self.PREVIEW_ROWS
-        if not any(str(value or "").strip() for value in row.values()):
-            # A blank line in the sheet: skipped, never an error.
+        if not any(str(value or "").strip() for value in row.values()) or (
+            self.is_totals_row(row)
+        ):
+            # A blank line in the sheet, or its totals: skipped, never an error.
             row_result = self.get_row_result_class()()
             row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             return row_result
@@ -400,6 +484,7 @@ class CustomerResource(SpreadsheetResource):
 
     HEADERS = CUSTOMER_HEADERS
     KEY_FIELDS = ("name", "phone")
+    NUMBER_FIELD = "phone"
 
     # The export's key: a re-imported row updates its customer, also one
     # without a number. Never written: a new row gets an ID of its own.
@@ -561,20 +646,71 @@ class CustomerResource(SpreadsheetResource):
 
 
 class RupiahWidget(widgets.Widget):
-    """A whole-rupiah amount: Rp 1.500.000, 1.500.000, 1500000 or 1.500.000,00."""
+    """A whole-rupiah amount as people and programs write it: Rp 1.500.000,
+    1.500.000, 1500000, 1.500.000,00, Rp 1.500.000,- (Indonesian: dots group
+    thousands, a comma starts the sen), 1500000.0 and 1,500,000 (a program
+    or English settings), 1,5 jt and 150 rb.
+
+    Never a different amount: a dot or comma is a group separator only
+    before groups of three digits, otherwise a decimal point; a fraction of
+    a rupiah (1.5, 1500000.5) is refused, quoting the cell.
+    """
+
+    MULTIPLIERS = {"rb": 1_000, "ribu": 1_000, "k": 1_000, "jt": 1_000_000,
+                   "juta": 1_000_000}
+    _AMOUNT = re.compile(r"(?P<number>\d[\d.,]*?)(?:,-)?\s*(?P<unit>[a-z]*)\.?")
 
     def clean(self, value, row=None, **kwargs):
         if value is None or str(value).strip() == "":
             return 0
-        if isinstance(value, int | float):
-            return int(value)
-        text = str(value).strip().lower().removeprefix("rp").strip().replace(" ", "")
-        # Indonesian writing: dots group thousands, a comma starts the sen.
-        whole, _comma, sen = text.partition(",")
-        digits = whole.replace(".", "")
-        if not digits.isdigit() or (sen and not sen.isdigit()):
-            raise ValueError(_("Not an amount in rupiah: %(value)s") % {"value": value})
-        return int(digits)
+        if isinstance(value, bool):
+            raise self.refused(value)
+        if isinstance(value, int | float | decimal.Decimal):
+            # A workbook's number: a formula's 0.57 * 100000000 is stored as
+            # 56999999.99999999, so it is rounded, not cut; a real fraction
+            # of a rupiah is refused.
+            return self.whole(decimal.Decimal(repr(value)) if isinstance(value, float)
+                              else decimal.Decimal(value), value)
+        text = str(value).strip().lower().replace(" ", "").replace("\u00a0", "")
+        text = text.removeprefix("rp").removeprefix("idr").strip()
+        found = self._AMOUNT.fullmatch(text)
+        if not found or (found["unit"] and found["unit"] not in self.MULTIPLIERS):
+            raise self.refused(value)
+        number = self.number(found["number"], value)
+        return self.whole(number * self.MULTIPLIERS.get(found["unit"], 1), value)
+
+    _GROUPED = re.compile(r"\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*")
+
+    def number(self, text, cell):
+        """The Decimal a written number stands for, by its separators."""
+        if self._GROUPED.fullmatch(text):
+            # 1.500.000 or 1,500,000: one kind of separator, grouping
+            # thousands (1.500 is one thousand five hundred, as Indonesians
+            # write it, not one and a half).
+            return decimal.Decimal(re.sub(r"[.,]", "", text))
+        last = max(text.rfind("."), text.rfind(","))
+        if last < 0:
+            return decimal.Decimal(text)
+        # The last separator is a decimal point; before it, digits grouped
+        # by the other separator (1.500.000,00, 1,500,000.00) or none.
+        head, point, tail = text[:last], text[last], text[last + 1:]
+        grouped = self._GROUPED.fullmatch(head)
+        if not tail.isdigit() or not (
+            head.isdigit() or (grouped and grouped.group(1) != point)
+        ):
+            raise self.refused(cell)
+        return decimal.Decimal(re.sub(r"[.,]", "", head) + "." + tail)
+
+    def whole(self, number, cell):
+        rounded = number.to_integral_value(rounding=decimal.ROUND_HALF_UP)
+        noise = decimal.Decimal("0.001")
+        if not number.is_finite() or number < 0 or abs(number - rounded) > noise:
+            raise ValueError(_("Not a whole amount in rupiah: %(value)s") % {"value": cell})
+        return int(rounded)
+
+    @staticmethod
+    def refused(cell):
+        return ValueError(_("Not an amount in rupiah: %(value)s") % {"value": cell})
 
     def render(self, value, obj=None, **kwargs):
         return value
@@ -593,7 +729,14 @@ class DateWidget(widgets.DateWidget):
                 except ValueError:
                     continue
             raise ValueError(_("Not a date: %(value)s") % {"value": value})
-        return super().clean(value, row, **kwargs)
+        if isinstance(value, datetime.datetime):
+            # A workbook's date cell: a datetime never equals the stored date,
+            # so every re-imported row would count as changed.
+            return value.date()
+        if isinstance(value, datetime.date) or value is None or value == "":
+            return super().clean(value, row, **kwargs)
+        # A number (a date cell that lost its date format shows 46387).
+        raise ValueError(_("Not a date: %(value)s") % {"value": value})
 
     def render(self, value, obj=None, **kwargs):
         return value.isoformat() if value else ""
@@ -629,6 +772,7 @@ class OpportunityResource(SpreadsheetResource):
 
     HEADERS = OPPORTUNITY_HEADERS
     KEY_FIELDS = ("title", "customer")
+    NUMBER_FIELD = "customer"
 
     id = fields.Field(attribute="id", column_name="ID", widget=widgets.IntegerWidget())
     title = fields.Field(attribute="title", column_name="Judul", widget=TextWidget())
