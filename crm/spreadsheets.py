@@ -9,6 +9,7 @@ Indonesian or English, in any case and spacing.
 import codecs
 import csv
 import datetime
+import html
 import io
 import itertools
 import re
@@ -238,13 +239,15 @@ def decode_text(data):
             sample = data[start:400:2]
             if sample and sample.count(0) > len(sample) / 2:
                 encodings = [encoding]
-    text = None
+    text = used = None
     for encoding in encodings or CSV_ENCODINGS:
         try:
-            text = data.decode(encoding)
+            text, used = data.decode(encoding), encoding
             break
         except UnicodeDecodeError:
             continue
+    if used in ("cp1252", "latin-1") and _looks_like_dos(text, data):
+        text = data.decode("cp850")  # Excel's "CSV (MS-DOS)"
     if text is None or "\x00" in text:
         raise SpreadsheetRefused(
             _("The file is not a spreadsheet saved as text (CSV): it may be a picture or "
@@ -252,6 +255,20 @@ def decode_text(data):
               "CSV or Excel (.xlsx).")
         )
     return text
+
+
+def _looks_like_dos(text, data):
+    """Whether ``data``, read as ``text`` by the Windows code pages, reads
+    better as DOS's cp850 (Excel's "CSV (MS-DOS)": José is Jos\x82)."""
+    if text.isascii():
+        return False
+    dos = data.decode("cp850")
+
+    def letters(decoded):
+        return sum(1 for char in decoded if not char.isascii() and char.isalpha())
+
+    controls = any("\x80" <= char <= "\x9f" for char in text)
+    return controls or letters(dos) > letters(text)
 
 
 def sniff_delimiter(text):
@@ -281,12 +298,36 @@ class SpreadsheetCSV(base_formats.CSV):
         if not text.strip():
             return tablib.Dataset()
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+        last = {"start": 1, "row": None}
+
+        def tracked():
+            for row in rows:
+                last["row"] = row
+                yield row
+                last["start"] = rows.line_num + 1
+
         try:
-            return read_rows(rows, from_csv=True)
+            dataset = read_rows(tracked(), from_csv=True)
         except csv.Error as error:
             raise SpreadsheetRefused(
                 _("The file could not be read as CSV (row %(row)s).") % {"row": rows.line_num}
             ) from error
+        if unclosed_quote(text, last["row"]):
+            raise SpreadsheetRefused(
+                _("Row %(row)s opens a quote (\") that is never closed, so every line after "
+                  "it was read as one cell. Close or remove that quote, and upload the file "
+                  "again.") % {"row": last["start"]}
+            )
+        return dataset
+
+
+def unclosed_quote(text, last_row):
+    """Whether the CSV ended inside a quoted cell: the reader then glues the
+    rest of the file into that cell (its quotes are odd in number, and the
+    last row holds a line break)."""
+    return bool(last_row) and any("\n" in (cell or "") for cell in last_row) and (
+        text.count('"') % 2 == 1
+    )
 
 
 class SpreadsheetXLSX(base_formats.XLSX):
@@ -309,13 +350,71 @@ class SpreadsheetXLSX(base_formats.XLSX):
             io.BytesIO(in_stream), read_only=True, data_only=True, keep_links=False
         )
         try:
-            sheet = book.active
+            sheet = data_sheet(book)
+            if sheet is None:
+                return tablib.Dataset()
+            refuse_formulas_without_results(sheet)
             # The file's own <dimension> may claim a million rows of 16,384
             # columns, which openpyxl would fill in with empty cells.
             sheet.reset_dimensions()
             return read_rows(sheet.iter_rows(values_only=True))
         finally:
             book.close()
+
+
+# How many rows of each sheet are looked at to find the one with the data.
+DATA_SHEET_ROWS = 50
+_PHONE_LIKE_CELL = re.compile(r"\+?[\d\s\-.()]{9,}")
+
+
+def data_sheet(book):
+    """The sheet to import: the one shown when the file was saved, unless
+    another holds more phone numbers in its first rows (a file saved while
+    its summary or instructions tab was open). Chart sheets hold no rows."""
+    sheets = [sheet for sheet in book.worksheets if hasattr(sheet, "iter_rows")]
+    if not sheets:
+        return None
+
+    def numbers(sheet):
+        rows = sheet.iter_rows(max_row=DATA_SHEET_ROWS, values_only=True)
+        return sum(
+            1 for row in rows for cell in row
+            if isinstance(cell, int | float) and 8 <= len(str(int(cell))) <= 15
+            or isinstance(cell, str) and _PHONE_LIKE_CELL.fullmatch(cell.strip())
+        )
+
+    active = book.active if book.active in sheets else sheets[0]
+    best = max(sheets, key=numbers)
+    return best if numbers(best) > numbers(active) else active
+
+
+# A cell holding a formula but no stored result: <c r="B3" ...><f>...</f></c>.
+_FORMULA_WITHOUT_RESULT = re.compile(
+    rb'<(?:\w+:)?c r="([A-Z]+\d+)"[^>]*>\s*<(?:\w+:)?f\b[^>]*(?:/>|>([^<]*)</(?:\w+:)?f>)'
+    rb"\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+
+
+def refuse_formulas_without_results(sheet):
+    """Refuse a sheet with a formula whose result was never stored.
+
+    Excel and LibreOffice store each formula's result with it; a file
+    written by another program may not, and the cell then reads as empty: a
+    customer would be imported without the number the formula makes.
+    """
+    with sheet._get_source() as source:  # the sheet's XML, as openpyxl reads it
+        xml = source.read()
+    if b"<f" not in xml and b":f" not in xml:
+        return
+    found = _FORMULA_WITHOUT_RESULT.search(xml)
+    if found:
+        cell = found.group(1).decode()
+        formula = html.unescape((found.group(2) or b"").decode(errors="replace"))
+        raise SpreadsheetRefused(
+            _("Cell %(cell)s holds a formula (=%(formula)s) whose result is not stored in "
+              "the file. Open the file in Excel or LibreOffice and save it again, so the "
+              "results are stored, then upload it.") % {"cell": cell, "formula": formula}
+        )
 
 
 def check_unpacked_size(data):
