@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
@@ -665,16 +665,23 @@ class OpportunityAdmin(
     def amount_rupiah(self, opportunity):
         return format_rupiah(opportunity.amount)
 
+    # The list's stage badges by (language, stage).
+    stage_badges = {}
+
     @admin.display(description=_("stage"), ordering="stage")
     def stage_badge(self, opportunity):
-        colour = STAGE_COLOURS[opportunity.stage]
-        return format_html(
-            '<span class="badge badge-{0} bg-{0}">{1}</span>',
-            colour,
-            # Not get_stage_display(): it rebuilds the choices dict on every
-            # call, for each of the list's 100 rows.
-            Stage(opportunity.stage).label,
-        )
+        # Six stages: each badge is written once per language, not per row
+        # (the lazy label's escaping was the costly part).
+        key = (get_language(), opportunity.stage)
+        badge = self.stage_badges.get(key)
+        if badge is None:
+            colour = STAGE_COLOURS[opportunity.stage]
+            badge = self.stage_badges[key] = format_html(
+                '<span class="badge badge-{0} bg-{0}">{1}</span>',
+                colour,
+                str(Stage(opportunity.stage).label),
+            )
+        return badge
 
     @admin.display(description=_("next step"), ordering="next_step_date")
     def follow_up(self, opportunity):

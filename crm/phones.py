@@ -171,10 +171,22 @@ def _parsed_e164_digits(text):
     return None
 
 
+# A stored Indonesian mobile number (62, then 9-12 digits starting 8[1-35-9]):
+# format_phone writes it as phonenumbers' metadata for ID formats it, without
+# parsing, which took 27 µs a number, 100 times on a customer list.
+_STORED_MOBILE = re.compile(r"62(8[1-35-9]\d)(\d{6,9})")
+
+
 def format_phone(digits):
     """The stored digits in the readable international form, e.g. +62 812-3456-7890."""
     if not digits:
         return ""
+    mobile = _STORED_MOBILE.fullmatch(digits) if digits.isascii() else None
+    if mobile is not None:
+        prefix, rest = mobile.groups()
+        # ID's patterns: 3-3-3 and 3-4-3 digits up to 10, then 3-4-4 and 3-4-5.
+        middle = 3 if len(rest) == 6 else 4
+        return f"+62 {prefix}-{rest[:middle]}-{rest[middle:]}"
     try:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:

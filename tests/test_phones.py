@@ -72,6 +72,31 @@ def test_it_shows_a_stored_number_readably():
     assert format_phone("6281234567890") == "+62 812-3456-7890"
 
 
+def test_the_shown_form_of_a_stored_mobile_is_the_phonenumbers_librarys():
+    """format_phone writes stored Indonesian mobiles without parsing; every
+    other number is still parsed. Both must read as the library writes them."""
+    import phonenumbers
+
+    rng = random.Random(11)
+    written = 0
+    for country in ("62", "620", "6", "1", "65"):
+        for prefix in range(800, 900):
+            for length in range(4, 12):
+                digits = country + str(prefix) + "".join(
+                    rng.choice("0123456789") for _ in range(length)
+                )
+                try:
+                    expected = phonenumbers.format_number(
+                        phonenumbers.parse("+" + digits),
+                        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                    )
+                except phonenumbers.NumberParseException:
+                    expected = digits
+                assert format_phone(digits) == expected, digits
+                written += phones._STORED_MOBILE.fullmatch(digits) is not None
+    assert written > 300  # the shortcut is really taken
+
+
 def test_it_links_to_a_whatsapp_chat():
     assert whatsapp_chat_url("6281234567890") == "https://wa.me/6281234567890"
 

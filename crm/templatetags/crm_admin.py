@@ -1,6 +1,8 @@
 from django import template
+from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.utils.translation import gettext as _
 
+from crm import changelists
 from crm.formatting import (
     NO_FIGURE,
     STAGE_COLOURS,
@@ -21,6 +23,16 @@ def result_count(cl):
     if paginator is not None and not getattr(paginator, "count_is_exact", True):
         return _("more than %(count)s") % {"count": count}
     return count
+
+
+@register.tag(name="crm_result_list")
+def result_list_tag(parser, token):
+    """Django's {% result_list cl %} (same template, overridable per model),
+    with the rows written by crm.changelists.result_rows."""
+    return InclusionAdminNode(
+        parser, token, func=changelists.result_list,
+        template_name="change_list_results.html", takes_context=False,
+    )
 
 
 @register.filter
