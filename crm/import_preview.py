@@ -100,15 +100,29 @@ def summarize(result):
         "valid_rows": [{
             "import_type": row.import_type,
             "spreadsheet_row": getattr(row, "spreadsheet_row", None),
-            "skipped_errors": (
-                list(row.skipped_errors.messages) if getattr(row, "skipped_errors", None)
-                else []
-            ),
+            "skipped_errors": row_reasons(getattr(row, "skipped_errors", None)),
             # The library's diff: HTML it escaped itself (diff_match_patch's
             # prettyHtml escapes &, < and >).
             "diff": [str(cell) for cell in (row.diff or [])],
         } for row in valid[:PREVIEW_ROWS]],
     }
+
+
+def row_reasons(error):
+    """A left-out row's reasons (a ValidationError), each led by its column
+    as the sheet names it: "No HP: Invalid phone number: 0812-345"."""
+    if not error:
+        return []
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    from crm.resources import CUSTOMER_HEADERS, OPPORTUNITY_HEADERS
+
+    headers = {**CUSTOMER_HEADERS, **OPPORTUNITY_HEADERS}
+    reasons = []
+    for field, messages in error.message_dict.items():
+        column = headers.get(field, [None])[0]
+        reasons += [f"{column}: {message}" if column else message for message in messages]
+    return reasons
 
 
 def _text(value):

@@ -135,3 +135,11 @@ def test_13_a_date_number_cell_gets_an_indonesian_reason_quoting_it(admin_client
         opportunity_rows("Perkiraan Closing", [46387])), skip_invalid=True)
     reason = skip_reasons(response)[2]
     assert "Value could not be parsed" not in reason and "46387" in reason
+
+
+def test_a_left_out_rows_reasons_name_their_columns(admin_client):
+    response = upload(admin_client, "customer", "p.csv", csv_bytes(
+        [["Nama", "No HP", "Email"], ["", "0813-1111-0001", "bukan-email"]]), skip_invalid=True)
+    html = response.content.decode()
+    assert ("Dilewati (Baris 2): Nama: Field ini tidak boleh kosong. "
+            "Email: Masukkan alamat email yang valid.") in html

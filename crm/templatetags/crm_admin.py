@@ -1,5 +1,6 @@
 from django import template
 from django.contrib.admin.templatetags.base import InclusionAdminNode
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from crm import changelists
@@ -94,3 +95,13 @@ def import_error_message(error):
     if isinstance(error, str):
         return error  # a preview made by the worker keeps the sentences (crm.import_preview)
     return message(getattr(error, "error", error))
+
+
+@register.filter
+def import_reasons(error):
+    """A left-out row's reasons, each led by its column (crm.import_preview)."""
+    from crm.import_preview import row_reasons
+
+    if isinstance(error, ValidationError):
+        return row_reasons(error)
+    return list(getattr(error, "messages", []))
