@@ -24,6 +24,22 @@ AUTOMATIC_FORMAT_LABEL = gettext_lazy("Automatic (from the file's content)")
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+def unsupported_file(data):
+    """A sentence for a file that is a spreadsheet of a kind we do not read
+    (LibreOffice's .ods, a web page or Excel 2003 XML saved as .xls, as many
+    point-of-sale and web systems export), else None."""
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04") and b"application/vnd.oasis.opendocument" in head:
+        return _("This is a LibreOffice or OpenOffice file (.ods). Open it there, choose "
+                 "Save As, pick Excel (.xlsx), and upload that file.")
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml")):
+        return _("This file is a web page or XML saved with a spreadsheet's name, not a "
+                 "spreadsheet. Open it in Excel or LibreOffice, save it as Excel (.xlsx), and "
+                 "upload that file.")
+    return None
+
+
 def detect_format(data, filename=""):
     """The format class of a file, from its first bytes (``data``): an .xlsx
     is a zip, an .xls an OLE2 file, a vCard starts BEGIN:VCARD; the rest is
@@ -67,12 +83,18 @@ class SpreadsheetImportForm(ImportForm):
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("import_file")
+        if upload is not None:
+            upload.seek(0)
+            head = upload.read(4096)
+            upload.seek(0)
+            unsupported = unsupported_file(head)
+            if unsupported:
+                self.add_error("import_file", unsupported)
+                return cleaned
         if upload is not None and not cleaned.get("format"):
             # Resolved before the preview stores the upload: the confirmation
             # is signed with the format actually read.
-            upload.seek(0)
-            found = detect_format(upload.read(4096), upload.name)
-            upload.seek(0)
+            found = detect_format(head, upload.name)
             index = next((i for i, f in enumerate(self.formats) if issubclass(f, found)), None)
             if index is None:
                 self.add_error("import_file", _(

@@ -169,7 +169,7 @@ def test_a_file_with_errors_reports_each_row_and_imports_nothing(admin_client):
 def test_the_user_may_choose_to_import_only_the_valid_rows(admin_client):
     response = preview(admin_client, csv_file(BAD_FILE), skip_invalid_rows="on")
     html = response.content.decode()
-    assert "Dilewati (Baris 3): Nomor HP tidak valid: 081-234" in html
+    assert "Dilewati (Baris 3): No HP: Nomor HP tidak valid: 081-234" in html
     confirm(admin_client, response)
     assert list(Customer.objects.values_list("name", flat=True)) == ["Dewi"]
 

@@ -1,6 +1,8 @@
 """Real-world spreadsheets that once stored a wrong number or amount, a customer without
 its number, or a totals row (found by trying shops' files through the admin, issue 15)."""
 import datetime
+import io
+import zipfile
 
 import pytest
 
@@ -143,3 +145,26 @@ def test_a_left_out_rows_reasons_name_their_columns(admin_client):
     html = response.content.decode()
     assert ("Dilewati (Baris 2): Nama: Field ini tidak boleh kosong. "
             "Email: Masukkan alamat email yang valid.") in html
+
+
+def ods_bytes():
+    """What LibreOffice writes first in an .ods: its mimetype, stored."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("p.ods", ods_bytes(), "LibreOffice atau OpenOffice (.ods)"),
+    ("p.xls", b"<html><body><table><tr><td>Nama</td></tr></table></body></html>",
+     "halaman web atau XML"),
+    ("p.xls", b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
+              b'spreadsheet"></Workbook>', "halaman web atau XML"),
+])
+def test_a_spreadsheet_of_a_kind_we_do_not_read_says_how_to_save_it(admin_client, name, data,
+                                                                     words):
+    response = upload(admin_client, "customer", name, data)
+    (message,) = response.context["form"].errors["import_file"]
+    assert words in message and "(.xlsx)" in message
