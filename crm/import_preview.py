@@ -79,6 +79,7 @@ def summarize(result):
         "total_rows": result.total_rows,
         "header_row": getattr(result, "header_row", 1),
         "unknown_columns": list(getattr(result, "unknown_columns", [])),
+        "repeated_numbers": getattr(result, "repeated_numbers", 0),
         "diff_headers": [str(header) for header in result.diff_headers],
         "base_errors": [import_error_message(error.error) for error in result.base_errors],
         "row_errors": [
@@ -101,6 +102,7 @@ def summarize(result):
             "import_type": row.import_type,
             "spreadsheet_row": getattr(row, "spreadsheet_row", None),
             "skipped_errors": row_reasons(getattr(row, "skipped_errors", None)),
+            "note": getattr(row, "note", ""),
             # The library's diff: HTML it escaped itself (diff_match_patch's
             # prettyHtml escapes &, < and >).
             "diff": [str(cell) for cell in (row.diff or [])],
@@ -138,6 +140,7 @@ class StoredPreview:
         self.total_rows = data.get("total_rows", 0)
         self.header_row = data.get("header_row", 1)
         self.unknown_columns = data.get("unknown_columns", [])
+        self.repeated_numbers = data.get("repeated_numbers", 0)
         self.diff_headers = data.get("diff_headers", [])
         self.base_errors = data.get("base_errors", [])
         self._row_errors = [tuple(entry) for entry in data.get("row_errors", [])]

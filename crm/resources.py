@@ -189,6 +189,8 @@ class SpreadsheetResource(resources.ModelResource):
         self.skip_invalid_rows = skip_invalid_rows
         self.unknown_columns = []
         self.number_alternates = []
+        self.first_row_of_number = {}
+        self.repeated_numbers = 0
         self.header_row = 1
         # What an undo needs: the rows created (a bulk import learns their
         # ids only when writing them) and the values the updates replaced.
@@ -400,6 +402,7 @@ class SpreadsheetResource(resources.ModelResource):
 
     def after_import(self, dataset, result, **kwargs):
         result.unknown_columns = self.unknown_columns
+        result.repeated_numbers = getattr(self, "repeated_numbers", 0)
         # The sheet's row number of the header: row n of the dataset is row
         # n + header_row of the sheet.
         result.header_row = self.header_row
@@ -541,13 +544,32 @@ class CustomerResource(SpreadsheetResource):
     def import_row(self, row, instance_loader, **kwargs):
         reason = getattr(self, "skipped_contacts", {}).get(kwargs["row_number"])
         if reason is None:
-            return super().import_row(row, instance_loader, **kwargs)
+            row_result = super().import_row(row, instance_loader, **kwargs)
+            self.note_repeated_number(row, row_result, kwargs["row_number"])
+            return row_result
         row_result = self.get_row_result_class()()
         row_result.import_type = RowResult.IMPORT_TYPE_SKIP
         row_result.skipped_errors = ValidationError(reason)
         row_result.spreadsheet_row = kwargs["row_number"] + 1  # header is row 1
         row_result.diff = [row.get(header, "") for header in self.get_diff_headers()]
         return row_result
+
+    def note_repeated_number(self, row, row_result, row_number):
+        """A row with the number of a row above it updates that row's
+        customer (the later cells win): said on the row, so two people
+        sharing a number in the sheet are not merged unseen."""
+        try:
+            number = self.fields["phone"].clean(row)
+        except ValueError:
+            return
+        if not number:
+            return
+        first = self.first_row_of_number.setdefault(number, row_number)
+        if first != row_number and row_result.import_type == RowResult.IMPORT_TYPE_UPDATE:
+            self.repeated_numbers += 1
+            row_result.note = _(
+                "Same number as row %(row)s: this row updates that customer."
+            ) % {"row": first + self.header_row}
 
     def get_instance(self, instance_loader, row):
         # A row without a known ID and with a blank or invalid number

@@ -14,6 +14,7 @@ from tests.test_import_realworld import (
     libreoffice_convert,
     opportunity_rows,
     skip_reasons,
+    totals,
     upload,
     xlsx_bytes,
 )
@@ -168,3 +169,14 @@ def test_a_spreadsheet_of_a_kind_we_do_not_read_says_how_to_save_it(admin_client
     response = upload(admin_client, "customer", name, data)
     (message,) = response.context["form"].errors["import_file"]
     assert words in message and "(.xlsx)" in message
+
+
+def test_a_number_repeated_in_the_file_is_said_on_its_row(admin_client):
+    response = upload(admin_client, "customer", "p.csv", csv_bytes(
+        [["Nama", "No HP"], ["Ani", "0813-1111-0001"], ["Budi", "0813-1111-0002"],
+         ["Ani Lestari", "0813 1111 0001"]]))
+    html = response.content.decode()
+    assert "1 baris memakai nomor baris di atasnya" in html
+    assert "Diubah: Nomor sama dengan baris 2: baris ini mengubah pelanggan itu." in html
+    assert totals(response) == {"new": 2, "update": 1, "delete": 0, "skip": 0, "error": 0,
+                                "invalid": 0}
