@@ -43,7 +43,15 @@ _BAD_URL_ERRORS = (
     requests.exceptions.MissingSchema,
     requests.exceptions.InvalidSchema,
 )
+# KirimWA's message statuses (its status call, its message list and its
+# delivery webhook) and ours: the one map of them.
 _STATES = {"success": "delivered", "fail": "failed", "pending": "pending"}
+
+
+def delivery_state(kirimwa_status):
+    """Our state ("delivered", "failed", "pending") for a status KirimWA
+    reports, or None for one it does not document."""
+    return _STATES.get(kirimwa_status)
 
 
 # Answers that mean every further call fails the same way until someone

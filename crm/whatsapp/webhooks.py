@@ -19,13 +19,12 @@ from django.views.decorators.http import require_POST
 
 from crm.models import Customer
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from crm.whatsapp import pauses, sender
+from crm.whatsapp import gateway, pauses, sender
 from crm.whatsapp.models import Message
 
 logger = logging.getLogger("crm.whatsapp")
 
 STOP_WORDS = {"stop", "berhenti"}
-_STATES = {"success": "delivered", "fail": "failed"}
 
 # KirimWA's reports are a few hundred bytes, two levels deep. Anything much
 # larger or deeper is refused before it is parsed: json.loads of 100,000
@@ -104,9 +103,10 @@ def kirimwa_webhook(request, token):
 
 
 def _delivery_report(payload):
-    state = _STATES.get(payload.get("status"))
+    state = gateway.delivery_state(payload.get("status"))
     gateway_id = payload.get("id")
-    if not state or not isinstance(gateway_id, str) or not gateway_id:
+    # Only an outcome settles a message; "pending" tells nothing new.
+    if state not in ("delivered", "failed") or not isinstance(gateway_id, str) or not gateway_id:
         return
     detail = str(payload.get("message") or "")
     matched = list(Message.objects.filter(gateway_id=gateway_id))
