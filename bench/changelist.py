@@ -346,13 +346,9 @@ class ResultRecorder:
 
         def get_results(changelist, request):
             recorder.original(changelist, request)
-            recorder.found = {
-                "result_count": changelist.result_count,
-                "count_is_exact": getattr(changelist.paginator, "count_is_exact", True),
-                "full_result_count": changelist.full_result_count,
-                "rows_on_page": len(changelist.result_list),
-            }
+            recorder.changelist = changelist
 
+        self.changelist = None
         ChangeList.get_results = get_results
         return self
 
@@ -360,6 +356,16 @@ class ResultRecorder:
         from django.contrib.admin.views.main import ChangeList
 
         ChangeList.get_results = self.original
+        # Read after the request: a subclass's get_results (crm.changelists)
+        # may still change the page after Django's, which ran above.
+        changelist = self.changelist
+        if changelist is not None:
+            self.found = {
+                "result_count": changelist.result_count,
+                "count_is_exact": getattr(changelist.paginator, "count_is_exact", True),
+                "full_result_count": changelist.full_result_count,
+                "rows_on_page": len(changelist.result_list),
+            }
 
 
 def measure(client, url, repeat):
