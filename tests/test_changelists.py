@@ -133,3 +133,19 @@ def test_load_related_sets_what_prefetch_related_would(make_opportunity, make_cu
     rows = list(Opportunity.objects.all())
     load_related(rows, ["customer", "owner"])
     assert {o.pk: (o.customer.name, o.owner) for o in rows} == expected
+
+
+def test_load_related_leaves_other_lookups_to_prefetch_related(
+    make_opportunity, make_customer, django_assert_num_queries
+):
+    from django.db.models import Prefetch
+
+    from crm.changelists import load_related
+    from crm.models import Customer, Opportunity
+
+    make_opportunity(customer=make_customer(name="Ani"))
+    rows = list(Opportunity.objects.all())
+    load_related(rows, [Prefetch("customer", queryset=Customer.objects.only("name")),
+                        "customer__owner"])
+    with django_assert_num_queries(0):
+        assert [(o.customer.name, o.customer.owner) for o in rows] == [("Ani", None)]
