@@ -79,6 +79,19 @@ def test_a_salesperson_lists_only_their_own_records(client, people, book):
     assert listed(client, OPPORTUNITIES) == {"Kripik Dewi", "Jahitan Tono"}
 
 
+def test_a_salesperson_filters_their_customers_by_any_town(client, people, book):
+    # The towns offered are every customer's (read through the city index);
+    # the customers listed are still only Sari's.
+    Customer.objects.filter(name="Rina").update(city="Wlingi")
+    Customer.objects.filter(name="Dewi").update(city="Blitar")
+    logged_in(client, people["sari"])
+    response = client.get(CUSTOMERS)
+    (towns,) = [f for f in response.context["cl"].filter_specs if f.title == "kota"]
+    assert [town for town in towns.lookup_choices if town] == ["Blitar", "Wlingi"]
+    assert listed(client, CUSTOMERS, city="Wlingi") == set()
+    assert listed(client, CUSTOMERS, city="Blitar") == {"Dewi"}
+
+
 def test_another_salesperson_s_record_is_refused_by_its_direct_url(client, people, book):
     logged_in(client, people["sari"])
     assert client.get(customer_url(book["budi_customer"])).status_code == 403
