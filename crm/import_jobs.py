@@ -30,10 +30,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.module_loading import import_string
-from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django_tasks import task
