@@ -12,6 +12,7 @@ import datetime
 import html
 import io
 import itertools
+import math
 import re
 import time
 import uuid
@@ -372,20 +373,23 @@ def data_sheet(book):
     another holds more phone numbers in its first rows (a file saved while
     its summary or instructions tab was open). Chart sheets hold no rows."""
     sheets = [sheet for sheet in book.worksheets if hasattr(sheet, "iter_rows")]
-    if not sheets:
-        return None
+    active = book.active if book.active in sheets else (sheets[0] if sheets else None)
+    if len(sheets) < 2:
+        return active
+    counts = {sheet.title: _phone_like_cells(sheet) for sheet in sheets}
+    best = max(sheets, key=lambda sheet: counts[sheet.title])
+    return best if counts[best.title] > counts[active.title] else active
 
-    def numbers(sheet):
-        rows = sheet.iter_rows(max_row=DATA_SHEET_ROWS, values_only=True)
-        return sum(
-            1 for row in rows for cell in row
-            if isinstance(cell, int | float) and 8 <= len(str(int(cell))) <= 15
-            or isinstance(cell, str) and _PHONE_LIKE_CELL.fullmatch(cell.strip())
-        )
 
-    active = book.active if book.active in sheets else sheets[0]
-    best = max(sheets, key=numbers)
-    return best if numbers(best) > numbers(active) else active
+def _phone_like_cells(sheet):
+    """How many cells of the sheet's first rows look like phone numbers."""
+    rows = sheet.iter_rows(max_row=DATA_SHEET_ROWS, values_only=True)
+    return sum(
+        1 for row in rows for cell in row
+        if isinstance(cell, int | float) and math.isfinite(cell)
+        and 8 <= len(str(int(cell))) <= 15
+        or isinstance(cell, str) and _PHONE_LIKE_CELL.fullmatch(cell.strip())
+    )
 
 
 # A cell holding a formula but no stored result: <c r="B3" ...><f>...</f></c>.
