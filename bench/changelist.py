@@ -137,6 +137,20 @@ def server_connection(url):
     return MySQLdb.connect(**kwargs), config["NAME"]
 
 
+def count_star(cursor, repeat):
+    """The benches' reference, this VM's speed of the day: the median ms of
+    a raw COUNT(*) of the opportunity table on ``cursor`` (a warm-up first)."""
+    timings = []
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        cursor.execute("SELECT COUNT(*) FROM crm_opportunity")
+        rows = cursor.fetchone()[0]
+        if attempt:
+            timings.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": round(statistics.median(timings), 1), "rows": rows,
+            "timings_ms": [round(t, 1) for t in timings]}
+
+
 def prepare_server(url, buffer_pool_bytes):
     """Create the database if missing, raise the buffer pool; return server facts."""
     connection, name = server_connection(url)

@@ -20,7 +20,6 @@ Results: a markdown table on stdout and bench/results/dashboard.json.
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from bench.changelist import (  # noqa: E402 - the path above makes bench import
     BUFFER_POOL_BYTES,
     DEFAULT_DATABASE_URL,
     RESULTS_DIR,
+    count_star,
     measure,
     prepare_server,
     seed,
@@ -61,22 +61,6 @@ def parse_args():
         "--output", type=Path, default=RESULTS_DIR / "dashboard.json", help="JSON results file"
     )
     return parser.parse_args()
-
-
-def time_count_star(repeat):
-    """Median ms of a raw COUNT(*) of the opportunity table (one warm-up first)."""
-    from django.db import connection
-
-    timings = []
-    with connection.cursor() as cursor:
-        for attempt in range(repeat + 1):
-            started = time.perf_counter()
-            cursor.execute("SELECT COUNT(*) FROM crm_opportunity")
-            rows = cursor.fetchone()[0]
-            if attempt:
-                timings.append((time.perf_counter() - started) * 1000)
-    return {"median_ms": round(statistics.median(timings), 1), "rows": rows,
-            "timings_ms": [round(t, 1) for t in timings]}
 
 
 def explain_slowest(result):
@@ -129,7 +113,10 @@ def main():
     sari_share = Opportunity.objects.filter(owner=sari).count()
     print(f"Sari owns {sari_share:,} opportunities")
 
-    reference = time_count_star(args.repeat)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        reference = count_star(cursor, args.repeat)
     print(f"Reference SELECT COUNT(*) FROM crm_opportunity ({reference['rows']:,} rows): "
           f"{reference['median_ms']} ms")
 

@@ -75,6 +75,7 @@ from bench.changelist import (  # noqa: E402 - the path above makes bench import
     PROJECT_ROOT,
     RESULTS_DIR,
     SLOW_QUERY_MS,
+    count_star,
     explain,
     format_plan,
     measure,
@@ -481,17 +482,9 @@ def count_star_reference(url, repeat=7):
     try:
         cursor = connection.cursor()
         cursor.execute(f"USE `{name}`")
-        timings = []
-        for attempt in range(repeat + 1):
-            started = time.perf_counter()
-            cursor.execute("SELECT COUNT(*) FROM crm_opportunity")
-            rows = cursor.fetchone()[0]
-            if attempt:
-                timings.append((time.perf_counter() - started) * 1000)
+        return {**count_star(cursor, repeat), "at": uptime()}
     finally:
         connection.close()
-    return {"median_ms": round(statistics.median(timings), 1), "rows": rows,
-            "timings_ms": [round(t, 1) for t in timings], "at": uptime()}
 
 
 def server_errors(log_path, since):
