@@ -1,54 +1,21 @@
 """gunicorn's own logs (project/gunicorn_conf.py): on stderr, as JSON lines in the image."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.gunicorn_server import gunicorn, stopped
 
 
 def serve(tmp_path, log_format):
     """Start gunicorn as docker/entrypoint.sh does, make two requests, return (stdout, stderr)."""
-    port = free_port()
-    environment = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "ENV_FILE": "",
-        "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-        "LOG_FORMAT": log_format,
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--access-logfile", "-", "--config", "python:project.gunicorn_conf"],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(tmp_path, LOG_FORMAT=log_format) as (server, port):
         for path in ("/admin/login/?next=/admin/", "/whatsapp/webhook/a-guessed-token/"):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
             except urllib.error.HTTPError:
                 pass
-    finally:
-        server.send_signal(signal.SIGTERM)
-        stdout, stderr = server.communicate(timeout=30)
-    return stdout, stderr
+    return stopped(server)
 
 
 def test_it_writes_json_lines_to_stderr_with_the_access_lines_parts(tmp_path):

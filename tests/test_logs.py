@@ -1,13 +1,9 @@
 import io
 import json
 import logging
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from crm.logs import JSONFormatter, MaskSecretsFilter
+from tests.gunicorn_server import gunicorn, stopped
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,12 +89,6 @@ def test_ordinary_lines_are_left_alone():
     assert record.getMessage() == "Diskon 10% untuk /admin/crm/customer/"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def post(url):
     request = urllib.request.Request(url, data=b"{}", headers={"Content-Type": "application/json"})
     try:
@@ -110,29 +101,12 @@ def test_gunicorn_as_the_entrypoint_runs_it_masks_the_token_in_its_access_log(tm
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
     assert "--config python:project.gunicorn_conf" in entrypoint
     token = secrets.token_urlsafe(32)
-    port = free_port()
-    environment = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "ENV_FILE": "",
-        "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-        "KIRIMWA_WEBHOOK_TOKEN": token,
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--access-logfile", "-", "--config", "python:project.gunicorn_conf"],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(tmp_path, stderr=subprocess.STDOUT, KIRIMWA_WEBHOOK_TOKEN=token) as (
+        server, port
+    ):
         assert post(f"http://127.0.0.1:{port}/whatsapp/webhook/{token}x/") == 404
         assert post(f"http://127.0.0.1:{port}/whatsapp/webhook/{token}/") == 200
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
+    output = stopped(server)[0]
     assert output.count('"POST /whatsapp/webhook/***/ HTTP/1.1" 404') == 1, output
     assert output.count('"POST /whatsapp/webhook/***/ HTTP/1.1" 200') == 1, output
     assert token not in output
