@@ -12,6 +12,7 @@ from tests.test_import_realworld import (
     csv_bytes,
     export,
     libreoffice_convert,
+    needs_libreoffice,
     opportunity_rows,
     skip_reasons,
     totals,
@@ -110,6 +111,7 @@ def test_9_an_unclosed_quote_is_refused_not_glued_into_one_name(admin_client):
     assert not Customer.objects.filter(phone__isnull=True).exists()
 
 
+@needs_libreoffice
 def test_10_opportunity_xlsx_with_date_cells_reimports_as_no_change(admin_client, make_customer):
     make_customer(name="Dewi", phone="0812-3456-7890")
     data = xlsx_bytes(opportunity_rows("Perkiraan Closing", [datetime.date(2026, 12, 31)]))
