@@ -370,7 +370,7 @@ class ResultRecorder:
         from django.contrib.admin.views.main import ChangeList
 
         ChangeList.get_results = self.original
-        # Read after the request: a subclass's get_results (crm.changelists)
+        # Read after the request: a subclass's get_results (crm.largelists.changelist)
         # may still change the page after Django's, which ran above.
         changelist = self.changelist
         if changelist is not None:

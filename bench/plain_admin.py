@@ -1,7 +1,7 @@
 """The baseline: Django's stock ModelAdmin on the same models (bench only).
 
 Same list_display (the very same display methods), list_filter and
-search_fields as crm/admin.py, but none of crm.changelists / crm.search:
+search_fields as crm/admin.py, but none of crm.largelists:
 full COUNT(*)s, select_related() of the foreign keys in list_display, and
 ``icontains`` search over every search field.
 """

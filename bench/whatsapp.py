@@ -302,8 +302,7 @@ def empty_outbox():
     starts from the same state. Only while no worker runs."""
     from django_tasks_db.models import DBTaskResult
 
-    from crm.models import WorkerHeartbeat
-    from crm.whatsapp.models import Message, MessageBatch, SendingState
+    from crm.models import Message, MessageBatch, SendingState, WorkerHeartbeat
 
     empty_tables(Message, MessageBatch, SendingState, DBTaskResult, WorkerHeartbeat)
 
@@ -356,7 +355,7 @@ def queue_batch(user, customers):
 def status_counts(**filters):
     from django.db.models import Count
 
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     rows = Message.objects.filter(**filters).values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
@@ -364,7 +363,7 @@ def status_counts(**filters):
 
 def settled(batch):
     """Nothing of ``batch`` queued or being sent."""
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     return not Message.objects.filter(
         batch=batch, status__in=[Message.Status.QUEUED, Message.Status.SENDING]
@@ -372,13 +371,13 @@ def settled(batch):
 
 
 def sent_count(batch):
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     return Message.objects.filter(batch=batch, status=Message.Status.SENT).count()
 
 
 def queued_count(batch):
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     return Message.objects.filter(batch=batch, status=Message.Status.QUEUED).count()
 
@@ -404,8 +403,7 @@ def plain_messages(user):
     """The same rows as a bulk send writes, built untimed for the baseline."""
     from django.utils import timezone
 
-    from crm.models import Customer
-    from crm.whatsapp.models import Message, MessageBatch
+    from crm.models import Customer, Message, MessageBatch
 
     batch = MessageBatch.objects.create(created_by=user, text=TEXT)
     now = timezone.now()
@@ -420,8 +418,7 @@ def bench_queueing(user, customers, repeat):
     from django.test import Client, override_settings
     from django_tasks_db.models import DBTaskResult
 
-    from crm.models import Customer
-    from crm.whatsapp.models import Message
+    from crm.models import Customer, Message
 
     client = Client()
     client.force_login(user)
@@ -668,7 +665,7 @@ def claim_plan():
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     query = (
         Message.objects.select_for_update(skip_locked=True)
@@ -684,7 +681,7 @@ def claim_plan():
 
 
 def bench_draining(fake, user, command, worker_count, messages):
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     empty_outbox()
     fake.reset()
@@ -810,7 +807,7 @@ def restart_run(fake, user, command, customers, watch_seconds):
 
 
 def sending_count(**filters):
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     return Message.objects.filter(status=Message.Status.SENDING, **filters).count()
 
@@ -894,7 +891,7 @@ class DeadClaim:
 def crash_outcome(batch, phones):
     """Where ``batch``'s messages ended, and what the gateway got of them (``phones``:
     how many times it accepted each number)."""
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     statuses = status_counts(batch=batch)
     received = {
@@ -934,7 +931,7 @@ def failures_run(fake, user, command, customers, kill_after):
     from django.db.models import Q
     from django_tasks_db.models import DBTaskResult
 
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     DBTaskResult.objects.all().delete()
     workers = Workers("failures", command, senders=2)
@@ -1008,7 +1005,7 @@ def settle_later():
 def failures_outcome(batch, phones):
     """Beyond crash_outcome: messages failed as not received that KirimWA did
     get (the owner would resend them: a duplicate in waiting)."""
-    from crm.whatsapp.models import Message
+    from crm.models import Message
 
     not_received = Message.objects.filter(
         batch=batch, status=Message.Status.FAILED, reason=Message.Reason.NOT_RECEIVED
@@ -1041,7 +1038,7 @@ def double_submit_run(user, customers):
     from django.db import connection
     from django.test import Client, override_settings
 
-    from crm.whatsapp.models import Message, MessageBatch
+    from crm.models import Message, MessageBatch
 
     url = "/admin/crm/customer/"
     selection = {"action": "send_whatsapp", "index": "0", "select_across": "0",

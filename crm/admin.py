@@ -28,13 +28,14 @@ from simple_history.admin import SimpleHistoryAdmin
 from crm import import_jobs
 from crm.admin_input import is_value_of
 from crm.board import board_columns, move_opportunity
-from crm.changelists import LargeTableAdminMixin
 from crm.contacts import SpreadsheetVCF
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.history import deleted_records, restore_customer
 from crm.import_forms import SpreadsheetConfirmImportForm, SpreadsheetImportForm
 from crm.import_preview import StoredPreview, estimate_rows
 from crm.imports import revert_import
+from crm.largelists.changelist import LargeTableAdminMixin
+from crm.largelists.search import search_customers, search_opportunities
 from crm.models import (
     Customer,
     DeletedCustomer,
@@ -51,7 +52,6 @@ from crm.orders import outstanding, record_payment
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource, OpportunityResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
-from crm.search import search_customers, search_opportunities
 from crm.spreadsheets import (
     SpreadsheetCSV,
     SpreadsheetRefused,
@@ -436,7 +436,7 @@ class CustomerAdmin(
     visible = staticmethod(visible_customers)
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
     list_filter = ["source", ("city", CityListFilter), "whatsapp_opt_out", "owner"]
-    # Shown as the search box's scope; the search itself is crm.search.
+    # Shown as the search box's scope; the search itself is crm.largelists.search.
     search_fields = ["name", "phone", "business_name", "email"]
     search_help_text = _("Name, business, email, or WhatsApp number in any format.")
     fieldsets = [

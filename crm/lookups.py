@@ -5,7 +5,7 @@ URL, so ``?title__regex=^(c+)+$`` reached the database. On SQLite that runs
 Python's ``re``, which backtracks exponentially: 26 characters held a worker
 12.5 s, 29 past gunicorn's 60 s (security pass, issue 14). Pattern lookups
 (regex, contains, startswith, …) are never a list filter or a dashboard link
-here; text is found through the search box (crm/search.py), which is bounded.
+here; text is found through the search box (crm/largelists/search.py), which is bounded.
 
 So a URL lookup is a path of fields followed only by plain comparisons, each
 answered from an index or a row at a time. Anything else is refused with

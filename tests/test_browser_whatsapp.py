@@ -9,9 +9,8 @@ request or a page wider than the phone.
 import pytest
 from django.utils import timezone
 
-from crm.models import Message, MessageBatch
+from crm.models import Message, MessageBatch, SendingState
 from crm.whatsapp import gateway, pauses
-from crm.whatsapp.models import SendingState
 
 pytest.register_assert_rewrite("tests.browser")
 from tests.browser import require_chromium  # noqa: E402

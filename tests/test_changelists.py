@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from crm import changelists
-from crm.changelists import LargeTablePaginator
+from crm.largelists import changelist as changelists
+from crm.largelists.changelist import LargeTablePaginator
 from crm.models import Customer
 
 
@@ -32,6 +32,28 @@ def test_the_list_says_more_than_when_the_count_is_capped(
         make_customer()
     html = admin_client.get("/admin/crm/customer/").content.decode()
     assert "lebih dari 2" in html
+
+
+def test_a_salespersons_lists_count_to_a_lower_cap(
+    client, make_staff, make_customer, make_opportunity, monkeypatch
+):
+    # Her rows are each checked for being hers, so her counts stop sooner;
+    # the owner's lists keep the full cap.
+    from crm.roles import OWNER, SALES
+
+    monkeypatch.setattr(changelists, "COUNT_CAP", 4)
+    monkeypatch.setattr(changelists, "OWN_RECORDS_COUNT_CAP", 2)
+    sari = make_staff("sari", SALES)
+    for _ in range(3):
+        make_opportunity(owner=sari)
+    client.force_login(sari)
+    for url in ("/admin/crm/customer/", "/admin/crm/opportunity/"):
+        cl = client.get(url).context["cl"]
+        assert (cl.result_count, cl.paginator.count_is_exact) == (2, False), url
+        assert "lebih dari 2" in client.get(url).content.decode()
+    client.force_login(make_staff("pemilik", OWNER))
+    cl = client.get("/admin/crm/opportunity/").context["cl"]
+    assert (cl.result_count, cl.paginator.count_is_exact) == (3, True)
 
 
 def test_the_users_list_is_untouched(admin_client):
@@ -78,7 +100,7 @@ def test_the_rows_are_djangos_own_markup(admin_client, make_opportunity, make_cu
     # empty values, choices, dates, related objects, popups).
     from django.contrib.admin.templatetags import admin_list
 
-    from crm.changelists import result_rows
+    from crm.largelists.changelist import result_rows
     from crm.models import Stage
 
     sri = make_customer(name="Bu Sri <Kripik> & \"Anak\"", business_name="", city="Malang",
@@ -102,7 +124,7 @@ def test_the_rows_are_djangos_own_markup(admin_client, make_opportunity, make_cu
 def test_the_rows_are_djangos_when_a_related_row_is_missing(admin_client, make_opportunity):
     from django.contrib.admin.templatetags import admin_list
 
-    from crm.changelists import result_rows
+    from crm.largelists.changelist import result_rows
 
     make_opportunity(owner=None)
     cl = admin_client.get("/admin/crm/opportunity/").context["cl"]
@@ -123,7 +145,7 @@ def test_a_list_page_loads_each_relation_in_one_query(
 
 
 def test_load_related_sets_what_prefetch_related_would(make_opportunity, make_customer):
-    from crm.changelists import load_related
+    from crm.largelists.changelist import load_related
     from crm.models import Opportunity
 
     make_opportunity(customer=make_customer(name="Ani"))
@@ -140,7 +162,7 @@ def test_load_related_leaves_other_lookups_to_prefetch_related(
 ):
     from django.db.models import Prefetch
 
-    from crm.changelists import load_related
+    from crm.largelists.changelist import load_related
     from crm.models import Customer, Opportunity
 
     make_opportunity(customer=make_customer(name="Ani"))

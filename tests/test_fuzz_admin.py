@@ -27,10 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.dashboard import PERIODS
-from crm.models import Customer, ImportRecord, Payment, Stage
+from crm.models import Customer, ImportRecord, MessageTemplate, NotificationRule, Payment, Stage
 from crm.roles import OWNER, SALES, VIEWER
 from crm.whatsapp import sender
-from crm.whatsapp.models import MessageTemplate, NotificationRule
 
 ROLES = ["superuser", OWNER, SALES, VIEWER]
 

@@ -193,7 +193,7 @@ def test_lookups_with_numbers_that_fit_still_filter(browser, make_customer):
 
 @pytest.mark.parametrize("model", ["customer", "messagetemplate", "user"])
 def test_an_empty_to_field_is_no_field(browser, owner, make_customer, model):
-    from crm.whatsapp.models import MessageTemplate
+    from crm.models import MessageTemplate
 
     obj = {"customer": make_customer, "user": lambda: owner,
            "messagetemplate": lambda: MessageTemplate.objects.create(name="a", text="b")}[model]()

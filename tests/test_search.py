@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm import changelists, search
+from crm.largelists import changelist as changelists
+from crm.largelists import search
 from crm.models import Opportunity, refresh_search_text
 
 OPPORTUNITIES = "/admin/crm/opportunity/"

@@ -8,8 +8,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.models import Customer
-from crm.whatsapp.models import Message
+from crm.models import Customer, Message
 
 URL = reverse("kirimwa_webhook", args=["webhook-secret-for-tests"])
 KINDS = ["send_message_response", "incoming_message", "device_status_changed", "other"]

@@ -3,7 +3,6 @@ from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from crm import changelists
 from crm.formatting import (
     NO_FIGURE,
     STAGE_COLOURS,
@@ -11,6 +10,7 @@ from crm.formatting import (
     format_percent,
     format_rupiah,
 )
+from crm.largelists import changelist as changelists
 from crm.sites import opportunity_list_url
 
 register = template.Library()
@@ -29,7 +29,7 @@ def result_count(cl):
 @register.tag(name="crm_result_list")
 def result_list_tag(parser, token):
     """Django's {% result_list cl %} (same template, overridable per model),
-    with the rows written by crm.changelists.result_rows."""
+    with the rows written by crm.largelists.changelist.result_rows."""
     return InclusionAdminNode(
         parser, token, func=changelists.result_list,
         template_name="change_list_results.html", takes_context=False,

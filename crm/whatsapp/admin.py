@@ -21,12 +21,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.changelists import LargeTableAdminMixin
-from crm.models import Customer
+from crm.largelists.changelist import LargeTableAdminMixin
+from crm.models import Customer, Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.phones import format_phone, phone_search_prefix
 from crm.roles import sees_all_records, visible_customers
 from crm.whatsapp import outlook, pauses, sender
-from crm.whatsapp.models import Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.whatsapp.templates import check_placeholders
 
 SEND_PERMISSION = "crm.send_whatsapp"

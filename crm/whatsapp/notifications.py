@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.whatsapp.models import Message, NotificationRule, ScheduledRun
+from crm.models import Message, NotificationRule, ScheduledRun
 from crm.whatsapp.sender import VALID_PHONE, _start_sending, skip_reason
 from crm.whatsapp.templates import render
 
@@ -124,7 +124,7 @@ def digest_text(user, today):
 
 def send_digests(today=None):
     """Queue each salesperson's morning digest to their own WhatsApp number."""
-    from crm.whatsapp.models import StaffProfile
+    from crm.models import StaffProfile
 
     today = today or timezone.localdate()
     profiles = StaffProfile.objects.filter(

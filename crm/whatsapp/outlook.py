@@ -14,9 +14,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from crm.models import WorkerHeartbeat
+from crm.models import Message, SendingState, WorkerHeartbeat
 from crm.whatsapp import gateway
-from crm.whatsapp.models import Message, SendingState
 from crm.whatsapp.pauses import ALERT_STATE_KEY, sending_state
 from crm.whatsapp.sender import NOT_RECEIVED_AFTER, Limits
 

@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from crm.models import SendingState
 from crm.whatsapp import gateway
-from crm.whatsapp.models import SendingState
 
 # While paused, how often the heartbeat asks KirimWA whether it is over;
 # while sending, how often it checks the phone is still connected, and the quota.

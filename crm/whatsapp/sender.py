@@ -42,8 +42,8 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from crm.models import Message, MessageBatch, SendingState
 from crm.whatsapp import gateway
-from crm.whatsapp.models import Message, MessageBatch, SendingState
 from crm.whatsapp.pauses import pause_sending, probe_gateway, sending_state
 from crm.whatsapp.templates import check_placeholders, render
 

@@ -17,10 +17,9 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from crm.models import Customer
+from crm.models import Customer, Message
 from crm.phones import InvalidPhoneNumber, normalize_phone
 from crm.whatsapp import gateway, pauses, sender
-from crm.whatsapp.models import Message
 
 logger = logging.getLogger("crm.whatsapp")
 

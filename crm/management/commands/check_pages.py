@@ -126,9 +126,14 @@ class Command(BaseCommand):
 
     def make_records(self, user, client):
         """One record of each kind load_demo leaves out, made as the app makes them."""
-        from crm.models import Customer, ImportRecord, MessageTemplate, Opportunity
+        from crm.models import (
+            Customer,
+            ImportRecord,
+            MessageTemplate,
+            NotificationRule,
+            Opportunity,
+        )
         from crm.whatsapp import sender
-        from crm.whatsapp.models import NotificationRule
 
         customer = Customer.objects.order_by("pk").first()
         opportunity = Opportunity.objects.order_by("pk").first()

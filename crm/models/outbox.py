@@ -1,7 +1,7 @@
 """The WhatsApp outbox: templates, batches, one row per message, and the
 shared sending state that keeps every worker within the ban-safe limits.
 
-Imported by crm/models.py, so these are models of the ``crm`` app.
+Part of the models package (crm/models/), so these are models of the ``crm`` app.
 """
 
 from django.conf import settings

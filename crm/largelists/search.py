@@ -24,10 +24,11 @@ lookup again.
 
 import re
 
-from django.db import OperationalError, connections, models
+from django.db import OperationalError, connections
 from django.db.models import FloatField, Func, Q, Value, prefetch_related_objects
 from django.db.models.lookups import GreaterThan
 
+from crm.largelists.queryset import ScannableQuerySet
 from crm.phones import phone_search_prefix
 
 # Characters with a meaning in MySQL's boolean full-text syntax.
@@ -191,7 +192,7 @@ def search_opportunities(queryset, term):
 # list filter, the filter's (column, created_at) index serves the same order).
 SCANNABLE_ORDERINGS = {"-created_at"}
 # Rows one scan may read before giving up. The scan is tried only for a word
-# in over 10,000 rows (crm/changelists.py), i.e. in 1 row of 300 or more of
+# in over 10,000 rows (crm/largelists/changelist.py), i.e. in 1 row of 300 or more of
 # 3,000,000: 50,000 rows then hold a page of 100 (about 30 ms to read).
 ROWS_EXAMINED = 50_000
 # Deeper pages than this go to the FULLTEXT result directly.
@@ -257,21 +258,3 @@ class OrderedScan:
         rows = self.unsearched.filter(pk__in=pks).order_by(*searched.query.order_by)
         rows = rows.prefetch_related(*searched._prefetch_related_lookups)
         return list(rows[offset:offset + limit])
-
-
-class ScannableQuerySet(models.QuerySet):
-    """A queryset that keeps its search's ordered scan through later
-    ``order_by`` and ``prefetch_related`` calls (the changelist adds them)."""
-
-    ordered_scan = None
-
-    def _clone(self):
-        clone = super()._clone()
-        clone.ordered_scan = self.ordered_scan
-        return clone
-
-    def _filter_or_exclude(self, negate, args, kwargs):
-        # A filter added after the search is not in the scan: drop the scan.
-        clone = super()._filter_or_exclude(negate, args, kwargs)
-        clone.ordered_scan = None
-        return clone

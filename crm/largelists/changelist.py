@@ -28,8 +28,16 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from crm.roles import sees_all_records
+
 # Counts stop here: "more than 10.000" is all a list needs to say.
 COUNT_CAP = 10_000
+# A salesperson's lists count to a lower cap. Each row of hers is checked for
+# being hers (her customers: "is one deal of the customer hers?", a subquery
+# per row), so counting a broad search or filter to 10,001 cost 170-280 ms on
+# the 1M/3M benchmark data, and under load those counts kept her pages' p95
+# over a second (bench/README.md, "Load"). 1,000 rows is ten pages of hers.
+OWN_RECORDS_COUNT_CAP = 1_000
 
 
 class LargeTablePaginator(Paginator):
@@ -40,33 +48,41 @@ class LargeTablePaginator(Paginator):
     """
 
     count_is_exact = True
+    # Set per request by LargeTableAdminMixin.get_paginator; None: COUNT_CAP.
+    cap = None
 
     # A text search's matches, when the count read them (OrderedScan.matching_pks).
     matching_pks = None
 
+    @property
+    def count_cap(self):
+        return COUNT_CAP if self.cap is None else self.cap
+
     @cached_property
     def count(self):
+        cap = self.count_cap
         scan = getattr(self.object_list, "ordered_scan", None)
         if scan is not None:
-            self.matching_pks = scan.matching_pks(self.object_list, COUNT_CAP + 1)
+            self.matching_pks = scan.matching_pks(self.object_list, cap + 1)
             capped = len(self.matching_pks)
         else:
             # COUNT over a LIMITed subquery: the database stops reading at the cap.
-            capped = self.object_list.order_by()[: COUNT_CAP + 1].count()
-        if capped > COUNT_CAP:
+            capped = self.object_list.order_by()[: cap + 1].count()
+        if capped > cap:
             self.count_is_exact = False
-            return COUNT_CAP
+            return cap
         return capped
 
     def page(self, number):
         # A broad text search's first pages may be read by an ordered scan
-        # (crm/search.py) instead of sorting every FULLTEXT match. Only for
-        # a word in over COUNT_CAP rows: matches are then dense enough for a
-        # page to turn up within the scan's bound. Fewer matches, a scan
-        # would mostly miss; the count has already found them all, so the
-        # page sorts just those, by primary key.
+        # (crm/largelists/search.py) instead of sorting every FULLTEXT match. Only for
+        # a word in over the cap's rows: matches are then dense enough for a
+        # page to turn up within the scan's bound (when they are not, the
+        # scan gives up and the FULLTEXT result is used). Fewer matches, a
+        # scan would mostly miss; the count has already found them all, so
+        # the page sorts just those, by primary key.
         scan = getattr(self.object_list, "ordered_scan", None)
-        if scan is not None and self.count == COUNT_CAP and not self.count_is_exact:
+        if scan is not None and self.count == self.count_cap and not self.count_is_exact:
             number = self.validate_number(number)
             rows = scan.rows(self.object_list, (number - 1) * self.per_page, self.per_page)
             if rows is not None:
@@ -144,6 +160,14 @@ class LargeTableAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return PrefetchingChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        if not sees_all_records(request.user):
+            paginator.cap = OWN_RECORDS_COUNT_CAP
+        return paginator
 
     def action_checkbox(self, obj):
         # The same markup as the stock column, without rendering a form

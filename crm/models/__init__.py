@@ -1,0 +1,38 @@
+"""The ``crm`` app's tables, one module per concern, all importable from
+``crm.models`` (the app label and the migrations name them here)."""
+
+from crm.models.customers import Customer, DeletedCustomer, refresh_search_text
+from crm.models.fields import WhatsAppNumberField
+from crm.models.imports import ImportChange, ImportJob, ImportRecord
+from crm.models.opportunities import (
+    CLOSED_STAGES,
+    Fulfilment,
+    Opportunity,
+    PaymentStatus,
+    Stage,
+    StageChange,
+    Status,
+    search_text_of,
+    status_for_stage,
+)
+from crm.models.outbox import (
+    Message,
+    MessageBatch,
+    MessageTemplate,
+    NotificationRule,
+    ScheduledRun,
+    SendingState,
+    StaffProfile,
+)
+from crm.models.rollups import ClosedDay, CreatedDay, OrderTotal
+from crm.models.workers import WorkerHeartbeat
+from crm.orders import Payment
+
+__all__ = [
+    "CLOSED_STAGES", "ClosedDay", "CreatedDay", "Customer", "DeletedCustomer", "Fulfilment",
+    "ImportChange", "ImportJob", "ImportRecord", "Message", "MessageBatch", "MessageTemplate",
+    "NotificationRule", "OrderTotal", "Opportunity", "Payment", "PaymentStatus",
+    "ScheduledRun", "SendingState", "StaffProfile", "Stage", "StageChange", "Status",
+    "WhatsAppNumberField", "WorkerHeartbeat", "refresh_search_text", "search_text_of",
+    "status_for_stage",
+]
