@@ -16,6 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.formatting import format_rupiah
@@ -138,6 +139,17 @@ def check_payment(opportunity, amount, exclude=None):
             _("That is more than the order's outstanding %(outstanding)s.")
             % {"outstanding": format_rupiah(max(outstanding, 0))},
             code="overpayment",
+        )
+
+
+def check_payments_together(opportunity, amounts):
+    """Raise ValidationError if the payments ``amounts``, each allowed alone,
+    would together pay more than the order's amount (a form edits several)."""
+    total = sum(amounts)
+    if total > opportunity.amount:
+        raise ValidationError(
+            gettext("The payments add up to %(total)s, more than the amount %(amount)s.")
+            % {"total": format_rupiah(total), "amount": format_rupiah(opportunity.amount)}
         )
 
 

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from crm import rollups
 from crm.dashboard import build_dashboard, period_named
-from crm.models import Fulfilment, Opportunity, Payment, PaymentStatus, Stage
+from crm.models import (
+    Fulfilment,
+    Opportunity,
+    Payment,
+    PaymentStatus,
+    Stage,
+    check_payments_together,
+)
 
 OPPORTUNITIES = reverse("admin:crm_opportunity_changelist")
 
@@ -45,6 +52,12 @@ def test_paying_more_than_the_order_is_refused_with_what_is_left(order):
     with pytest.raises(ValidationError, match="Rp 400.000"):
         pay(order, 500_000)
     assert order.amount_paid == 600_000 and order.payments.count() == 1
+
+
+def test_payments_together_may_not_pay_more_than_the_order(order):
+    check_payments_together(order, [400_000, 600_000])
+    with pytest.raises(ValidationError, match="1.100.000"):
+        check_payments_together(order, [500_000, 600_000])
 
 
 @pytest.mark.parametrize("stage", [Stage.NEGOTIATION, Stage.LOST])

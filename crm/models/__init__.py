@@ -26,13 +26,13 @@ from crm.models.outbox import (
 )
 from crm.models.rollups import ClosedDay, CreatedDay, OrderTotal
 from crm.models.workers import WorkerHeartbeat
-from crm.orders import Payment
+from crm.orders import Payment, check_payments_together
 
 __all__ = [
     "CLOSED_STAGES", "ClosedDay", "CreatedDay", "Customer", "DeletedCustomer", "Fulfilment",
     "ImportChange", "ImportJob", "ImportRecord", "Message", "MessageBatch", "MessageTemplate",
     "NotificationRule", "OrderTotal", "Opportunity", "Payment", "PaymentStatus",
     "ScheduledRun", "SendingState", "StaffProfile", "Stage", "StageChange", "Status",
-    "WhatsAppNumberField", "WorkerHeartbeat", "refresh_search_text", "search_text_of",
-    "status_for_stage",
+    "WhatsAppNumberField", "WorkerHeartbeat", "check_payments_together", "refresh_search_text",
+    "search_text_of", "status_for_stage",
 ]
