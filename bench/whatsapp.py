@@ -346,10 +346,10 @@ def queue_batch(user, customers):
     the sending (its enqueue goes to the dummy task backend)."""
     from django.test import override_settings
 
-    from crm.whatsapp import sender
+    from crm.whatsapp import outbox
 
     with override_settings(TASKS=DUMMY_TASKS):
-        return sender.queue_messages(TEXT, by=user, customers=customers)
+        return outbox.queue_messages(TEXT, by=user, customers=customers)
 
 
 def status_counts(**filters):

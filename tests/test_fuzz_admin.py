@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from crm.dashboard import PERIODS
 from crm.models import Customer, ImportRecord, MessageTemplate, NotificationRule, Payment, Stage
 from crm.roles import OWNER, SALES, VIEWER
-from crm.whatsapp import sender
+from crm.whatsapp import outbox
 
 ROLES = ["superuser", OWNER, SALES, VIEWER]
 
@@ -209,7 +209,7 @@ def world(django_user_model, make_customer, make_opportunity):
     template = MessageTemplate.objects.create(name="Salam", text="Halo {nama}")
     NotificationRule.objects.create(event=NotificationRule.Event.values[0], days=1,
                                     template=template)
-    sender.queue_messages("Halo", by=owner, customers=Customer.objects.all())
+    outbox.queue_messages("Halo", by=owner, customers=Customer.objects.all())
     ImportRecord.objects.create(model_name="crm.customer", file_name="a.csv", imported_by=owner)
     deal.save(changed_by=sari)  # a second version in its history
     users = {"superuser": boss, OWNER: owner, SALES: sari, VIEWER: viewer}

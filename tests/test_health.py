@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm.management.commands.worker import beat
 from crm.models import Customer, Message, SendingState, WorkerHeartbeat
-from crm.whatsapp import sender
+from crm.whatsapp import outbox, sender
 from crm.whatsapp.gateway import MemoryBackend
 
 
@@ -43,7 +43,7 @@ def test_a_heartbeat_restarts_sending_that_a_dead_worker_left(
     db, make_customer, django_capture_on_commit_callbacks
 ):
     customer = make_customer()
-    sender.queue_messages("Halo {nama}", by=None, customers=Customer.objects.all())
+    outbox.queue_messages("Halo {nama}", by=None, customers=Customer.objects.all())
     Message.objects.update(send_after=timezone.now() - datetime.timedelta(minutes=1))
     # A sender ran once, long ago, and then its worker died.
     SendingState.objects.filter(pk=1).update(
@@ -56,7 +56,7 @@ def test_a_heartbeat_restarts_sending_that_a_dead_worker_left(
 
 
 def test_a_heartbeat_leaves_a_live_sender_alone(db, make_customer):
-    sender.queue_messages("Halo", by=None, customers=Customer.objects.filter(
+    outbox.queue_messages("Halo", by=None, customers=Customer.objects.filter(
         pk=make_customer().pk))
     SendingState.objects.filter(pk=1).update(sender_seen_at=timezone.now())
     assert sender.restart_if_stalled() is False

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from crm.models import Customer, MessageBatch
 from crm.roles import OWNER, SALES
-from crm.whatsapp import sender
+from crm.whatsapp import outbox
 
 CUSTOMERS = reverse("admin:crm_customer_changelist")
 MESSAGES = reverse("admin:crm_message_changelist")
@@ -28,9 +28,9 @@ def book(people, make_customer, make_opportunity):
     make_opportunity(customer=rina, owner=budi, title="Batik Rina")
     return {
         "dewi": dewi, "rina": rina,
-        "sari_batch": sender.queue_messages(
+        "sari_batch": outbox.queue_messages(
             "Promo Sari", by=sari, customers=Customer.objects.filter(pk=dewi.pk)),
-        "budi_batch": sender.queue_messages(
+        "budi_batch": outbox.queue_messages(
             "Promo rahasia Budi", by=budi, customers=Customer.objects.filter(pk=rina.pk)),
     }
 
@@ -82,6 +82,6 @@ def test_a_send_that_reaches_no_one_keeps_no_batch(people, make_customer):
     make_customer(name="Tanpa nomor", phone=None)
     make_customer(name="Berhenti", whatsapp_opt_out=True)
     before = MessageBatch.objects.count()
-    batch = sender.queue_messages("Halo", by=people["owner"], customers=Customer.objects.all())
+    batch = outbox.queue_messages("Halo", by=people["owner"], customers=Customer.objects.all())
     assert (batch.pk, batch.queued_count, batch.skipped_count) == (None, 0, 2)
     assert MessageBatch.objects.count() == before

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Customer, Message, MessageBatch, MessageTemplate, SendingState
-from crm.whatsapp import sender
+from crm.whatsapp import outbox, sender
 from crm.whatsapp.gateway import MemoryBackend
 from crm.whatsapp.templates import check_placeholders, render
 
@@ -194,7 +194,7 @@ def test_sending_needs_its_own_permission(client, django_user_model, shop):
 
 
 def test_the_message_log_is_read_only(admin_client, shop):
-    batch = sender.queue_messages("Halo", by=None, customers=Customer.objects.all())
+    batch = outbox.queue_messages("Halo", by=None, customers=Customer.objects.all())
     message = batch.messages.first()
     assert admin_client.get(reverse("admin:crm_message_add")).status_code == 403
     page = admin_client.get(reverse("admin:crm_message_change", args=[message.pk]))
@@ -205,7 +205,7 @@ def test_the_message_log_is_read_only(admin_client, shop):
 
 
 def queue(customers, text="Halo {nama}"):
-    batch = sender.queue_messages(text, by=None, customers=customers)
+    batch = outbox.queue_messages(text, by=None, customers=customers)
     # Due since long ago, so tests may run the sender at any moment they pick.
     batch.messages.update(send_after=datetime.datetime(2026, 1, 1, tzinfo=JAKARTA))
     return batch

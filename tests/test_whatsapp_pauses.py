@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Customer, Message, SendingState, WorkerHeartbeat
-from crm.whatsapp import pauses, sender
+from crm.whatsapp import outbox, pauses, sender
 from crm.whatsapp.gateway import MemoryBackend
 
 MESSAGES_URL = reverse("admin:crm_message_changelist")
@@ -35,7 +35,7 @@ def _memory_backend():
 @pytest.fixture
 def three(make_customer):
     customers = [make_customer(name=name) for name in ("Dewi", "Sari", "Budi")]
-    batch = sender.queue_messages("Halo {nama}", by=None, customers=Customer.objects.filter(
+    batch = outbox.queue_messages("Halo {nama}", by=None, customers=Customer.objects.filter(
         pk__in=[c.pk for c in customers]))
     batch.messages.update(send_after=timezone.now() - datetime.timedelta(minutes=1))
     return batch
@@ -223,7 +223,7 @@ def test_a_message_held_by_the_daily_cap_says_n_of_n_and_when(admin_client, sett
 def test_a_failed_message_says_why_plainly_and_keeps_the_detail_on_its_page(
     admin_client, kirimwa, make_customer
 ):
-    batch = sender.queue_messages("Halo", by=None, customers=Customer.objects.filter(
+    batch = outbox.queue_messages("Halo", by=None, customers=Customer.objects.filter(
         pk=make_customer(phone="0812-3456-7890").pk))
     kirimwa.hang_seconds = 1
     kirimwa.fail_next("500")
@@ -239,7 +239,7 @@ def test_a_failed_message_says_why_plainly_and_keeps_the_detail_on_its_page(
 
 def test_a_permanent_refusal_fails_with_a_plain_reason(admin_client, kirimwa, make_customer):
     customer = make_customer(phone="0812-3456-7890")
-    sender.queue_messages("Halo", by=None, customers=Customer.objects.filter(pk=customer.pk))
+    outbox.queue_messages("Halo", by=None, customers=Customer.objects.filter(pk=customer.pk))
     Message.objects.update(phone="0812")  # a number KirimWA refuses with a 400
     sender.send_due_messages()
     message = Message.objects.get()

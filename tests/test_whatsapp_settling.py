@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Customer, Message, SendingState
-from crm.whatsapp import sender
+from crm.whatsapp import outbox, sender
 from crm.whatsapp.gateway import MemoryBackend
 
 JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -39,7 +39,7 @@ def dewi(make_customer):
 
 
 def queue(customer, text="Halo {nama}, kripik baru!"):
-    batch = sender.queue_messages(text, by=None, customers=Customer.objects.filter(pk=customer.pk))
+    batch = outbox.queue_messages(text, by=None, customers=Customer.objects.filter(pk=customer.pk))
     batch.messages.update(send_after=datetime.datetime(2026, 1, 1, tzinfo=JAKARTA))
     return batch.messages.get()
 

@@ -25,7 +25,7 @@ from crm.largelists.changelist import LargeTableAdminMixin
 from crm.models import Customer, Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.phones import format_phone, phone_search_prefix
 from crm.roles import sees_all_records, visible_customers
-from crm.whatsapp import outlook, pauses, sender
+from crm.whatsapp import outbox, outlook, pauses
 from crm.whatsapp.templates import check_placeholders
 
 SEND_PERMISSION = "crm.send_whatsapp"
@@ -82,7 +82,7 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
     if form.is_bound and form.is_valid():
         text = form.cleaned_data["text"]
         if "confirm" in request.POST:
-            batch = sender.queue_messages(
+            batch = outbox.queue_messages(
                 text, by=request.user, customers=customers, opportunities=opportunities,
                 template=form.cleaned_data["template"],
                 request_token=form.cleaned_data["request_token"],
@@ -95,7 +95,7 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
                     messages.SUCCESS if batch.queued_count else messages.WARNING,
                 )
             return None
-        plan = sender.plan_messages(text, customers=customers, opportunities=opportunities)
+        plan = outbox.plan_messages(text, customers=customers, opportunities=opportunities)
         # Show the text the template filled in, ready to edit, with the token
         # of this preview: see _preview_token().
         form = SendWhatsAppForm(
@@ -105,7 +105,7 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
         )
         form.is_valid()
     if plan is None:
-        plan = sender.plan_messages("", customers=customers, opportunities=opportunities)
+        plan = outbox.plan_messages("", customers=customers, opportunities=opportunities)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": gettext("Send WhatsApp"),
@@ -340,7 +340,7 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
                 "media": self.media,
             })
-        count = sender.requeue(failed)
+        count = outbox.requeue(failed)
         self.message_user(request, ngettext(
             "%(count)d failed message queued again.",
             "%(count)d failed messages queued again.",

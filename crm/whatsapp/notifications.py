@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.models import Message, NotificationRule, ScheduledRun
-from crm.whatsapp.sender import VALID_PHONE, _start_sending, skip_reason
+from crm.whatsapp.eligibility import VALID_PHONE, skip_reason
+from crm.whatsapp.tasks import start_sending as _start_sending
 from crm.whatsapp.templates import render
 
 Event = NotificationRule.Event

@@ -28,31 +28,23 @@ them (crm/whatsapp/tasks.py). The rules:
 """
 
 import datetime
-import functools
-import operator
 import random
-import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Count, F, Min, Q
+from django.db import OperationalError, transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
-from crm.models import Message, MessageBatch, SendingState
+from crm.models import Message, SendingState
 from crm.whatsapp import gateway
 from crm.whatsapp.pauses import pause_sending, probe_gateway, sending_state
-from crm.whatsapp.templates import check_placeholders, render
 
 Status = Message.Status
 Reason = Message.Reason
 
-PREVIEW_COUNT = 3
-SKIPPED_SHOWN = 50
-QUEUE_CHUNK = 1000
 # Waits shorter than this are slept inside the sending task; longer ones
 # end it, and a task is scheduled for the moment sending may go on.
 LONGEST_INLINE_WAIT = datetime.timedelta(seconds=15)
@@ -66,165 +58,6 @@ NOT_RECEIVED_AFTER = datetime.timedelta(minutes=30)
 NOT_RECEIVED_UNCHECKED_AFTER = datetime.timedelta(hours=2)
 # How far the gateway's clock and ours may differ when matching its list.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
-
-SKIP_NO_PHONE = gettext_lazy("no WhatsApp number")
-SKIP_OPTED_OUT = gettext_lazy("opted out of WhatsApp messages")
-SKIP_INVALID = gettext_lazy("invalid WhatsApp number")
-
-
-# --- Queueing ----------------------------------------------------------------
-
-
-@dataclass
-class Preview:
-    customer: object
-    opportunity: object
-    text: str
-
-
-@dataclass
-class Plan:
-    """What a bulk send would do: shown on the confirmation page."""
-
-    recipient_count: int = 0
-    previews: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)  # (customer, reason), the first few
-    skipped_count: int = 0
-
-
-# A stored number is normalised on every write path; the pattern still
-# guards against rows written around them (raw SQL, an old backup).
-VALID_PHONE = r"^[0-9]{8,15}$"
-
-
-def _conditions(prefix):
-    """Skip conditions over customers (prefix "") or opportunities ("customer__")."""
-    no_phone = Q(**{f"{prefix}phone__isnull": True}) | Q(**{f"{prefix}phone": ""})
-    opted_out = ~no_phone & Q(**{f"{prefix}whatsapp_opt_out": True})
-    invalid = ~no_phone & ~opted_out & ~Q(**{f"{prefix}phone__regex": VALID_PHONE})
-    return {SKIP_NO_PHONE: no_phone, SKIP_OPTED_OUT: opted_out, SKIP_INVALID: invalid}
-
-
-def skip_reason(customer):
-    """Why ``customer`` gets no message (the row-by-row form of _conditions), or None."""
-    if not customer.phone:
-        return SKIP_NO_PHONE
-    if customer.whatsapp_opt_out:
-        return SKIP_OPTED_OUT
-    if not re.match(VALID_PHONE, customer.phone):
-        return SKIP_INVALID
-    return None
-
-
-def _split(customers, opportunities):
-    """(rows, prefix to the customer, eligible condition, skip conditions)."""
-    if opportunities is not None:
-        rows, prefix = opportunities.select_related("customer"), "customer__"
-    else:
-        rows, prefix = customers, ""
-    skips = _conditions(prefix)
-    eligible = ~functools.reduce(operator.or_, skips.values())
-    return rows.order_by("pk"), prefix, eligible, skips
-
-
-def _pair(row, opportunities):
-    return (row.customer, row) if opportunities is not None else (row, None)
-
-
-def plan_messages(text, *, customers=None, opportunities=None):
-    """Who would get ``text`` and who would be skipped, and why: a few
-    aggregate queries, whatever the size of the selection."""
-    check_placeholders(text, for_opportunities=opportunities is not None)
-    rows, _prefix, eligible, skips = _split(customers, opportunities)
-    counts = rows.aggregate(
-        recipients=Count("pk", filter=eligible),
-        skipped=Count("pk", filter=~eligible),
-    )
-    plan = Plan(recipient_count=counts["recipients"], skipped_count=counts["skipped"])
-    for row in rows.filter(eligible)[:PREVIEW_COUNT]:
-        customer, opportunity = _pair(row, opportunities)
-        plan.previews.append(Preview(customer, opportunity, render(text, customer, opportunity)))
-    for row in rows.exclude(eligible)[:SKIPPED_SHOWN]:
-        customer, _opportunity = _pair(row, opportunities)
-        plan.skipped.append((customer, skip_reason(customer)))
-    return plan
-
-
-def queue_messages(text, *, by, customers=None, opportunities=None, template=None,
-                   request_token=None):
-    """Write one queued message per recipient, in one transaction; return the batch.
-
-    Sending starts once the transaction commits. When no one can receive the
-    message the batch is returned unsaved, with its skipped count: a send
-    that did nothing leaves no record in the log. A ``request_token`` already
-    used (the same confirmation posted twice) queues nothing and returns the
-    batch it made, with ``repeated`` set.
-    """
-    if request_token and (done := _batch_of(request_token)) is not None:
-        return done
-    check_placeholders(text, for_opportunities=opportunities is not None)
-    rows, _prefix, eligible, _skips = _split(customers, opportunities)
-    if not rows.filter(eligible).exists():
-        return MessageBatch(created_by=by, template=template, text=text, queued_count=0,
-                            skipped_count=rows.count())
-    now = timezone.now()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                batch = MessageBatch.objects.create(created_by=by, template=template, text=text,
-                                                    request_token=request_token or None)
-        except IntegrityError:
-            # The same confirmation, posted at the same moment, made its batch first.
-            if not request_token:
-                raise
-            return _batch_of(request_token)
-        pending, queued = [], 0
-        for row in rows.filter(eligible).iterator(chunk_size=QUEUE_CHUNK):
-            customer, opportunity = _pair(row, opportunities)
-            pending.append(Message(
-                customer=customer, opportunity=opportunity, batch=batch, phone=customer.phone,
-                text=render(text, customer, opportunity), queued_by=by,
-                created_at=now, send_after=now,
-            ))
-            if len(pending) == QUEUE_CHUNK:
-                Message.objects.bulk_create(pending)
-                queued += len(pending)
-                pending = []
-        Message.objects.bulk_create(pending)
-        queued += len(pending)
-        batch.queued_count = queued
-        batch.skipped_count = rows.exclude(eligible).count()
-        batch.save(update_fields=["queued_count", "skipped_count"])
-        if queued:
-            transaction.on_commit(_start_sending)
-    return batch
-
-
-def _batch_of(request_token):
-    batch = MessageBatch.objects.filter(request_token=request_token).first()
-    if batch is not None:
-        batch.repeated = True
-    return batch
-
-
-def requeue(messages):
-    """Queue failed or unknown ``messages`` again; return how many."""
-    count = messages.filter(status__in=[Status.FAILED, Status.UNKNOWN]).update(
-        status=Status.QUEUED, send_after=timezone.now(), error="", reason="", attempts=0,
-        gateway_id="", checked_at=None,
-    )
-    if count:
-        transaction.on_commit(_start_sending)
-    return count
-
-
-def opt_out(customer):
-    """The customer asked for no more messages: none of their queued ones goes."""
-    customer.whatsapp_opt_out = True
-    customer.save(update_fields=["whatsapp_opt_out", "updated_at"])
-    Message.objects.filter(customer=customer, status=Status.QUEUED).update(
-        status=Status.FAILED, reason=Reason.OPTED_OUT, error=""
-    )
 
 
 def _start_sending():

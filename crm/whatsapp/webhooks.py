@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from crm.models import Customer, Message
 from crm.phones import InvalidPhoneNumber, normalize_phone
-from crm.whatsapp import gateway, pauses, sender
+from crm.whatsapp import gateway, outbox, pauses, sender
 
 logger = logging.getLogger("crm.whatsapp")
 
@@ -154,5 +154,5 @@ def _incoming_message(payload):
     except InvalidPhoneNumber:
         return
     for customer in Customer.objects.filter(phone=phone, whatsapp_opt_out=False):
-        sender.opt_out(customer)
+        outbox.opt_out(customer)
         logger.info("Customer %s opted out of WhatsApp by replying %r", customer.pk, text)

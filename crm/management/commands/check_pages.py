@@ -133,7 +133,7 @@ class Command(BaseCommand):
             NotificationRule,
             Opportunity,
         )
-        from crm.whatsapp import sender
+        from crm.whatsapp import outbox
 
         customer = Customer.objects.order_by("pk").first()
         opportunity = Opportunity.objects.order_by("pk").first()
@@ -143,7 +143,7 @@ class Command(BaseCommand):
         # (fixtures write none).
         customer.save()
         opportunity.save()
-        sender.queue_messages(
+        outbox.queue_messages(
             "Halo {nama}", by=user, customers=Customer.objects.filter(pk=customer.pk))
         NotificationRule.objects.get_or_create(
             event=NotificationRule.Event.WON, days=0,
