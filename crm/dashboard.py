@@ -44,7 +44,7 @@ from crm.models import (
     Stage,
     Status,
 )
-from crm.orders import receivables
+from crm.models.orders import receivables
 
 PERIODS = {
     "this_month": _("This month"),

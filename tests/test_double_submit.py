@@ -240,7 +240,7 @@ def test_a_payment_from_a_new_page_is_a_new_payment(admin_client, order):
 
 
 def test_record_payment_records_once_per_token(order):
-    from crm.orders import record_payment
+    from crm.models.orders import record_payment
 
     first, recorded = record_payment(
         Payment(opportunity=order, amount=200_000, request_token="t payments-0")

@@ -12,8 +12,18 @@ from crm.models.opportunities import (
     Stage,
     StageChange,
     Status,
+    payment_status_for,
     search_text_of,
     status_for_stage,
+)
+from crm.models.orders import (
+    Payment,
+    check_payment,
+    check_payments_together,
+    outstanding,
+    receivables,
+    record_payment,
+    update_payment_status,
 )
 from crm.models.outbox import (
     Message,
@@ -26,13 +36,13 @@ from crm.models.outbox import (
 )
 from crm.models.rollups import ClosedDay, CreatedDay, OrderTotal
 from crm.models.workers import WorkerHeartbeat
-from crm.orders import Payment, check_payments_together
 
 __all__ = [
     "CLOSED_STAGES", "ClosedDay", "CreatedDay", "Customer", "DeletedCustomer", "Fulfilment",
     "ImportChange", "ImportJob", "ImportRecord", "Message", "MessageBatch", "MessageTemplate",
     "NotificationRule", "OrderTotal", "Opportunity", "Payment", "PaymentStatus",
     "ScheduledRun", "SendingState", "StaffProfile", "Stage", "StageChange", "Status",
-    "WhatsAppNumberField", "WorkerHeartbeat", "check_payments_together", "refresh_search_text",
-    "search_text_of", "status_for_stage",
+    "WhatsAppNumberField", "WorkerHeartbeat", "check_payment", "check_payments_together",
+    "outstanding", "payment_status_for", "receivables", "record_payment", "refresh_search_text",
+    "search_text_of", "status_for_stage", "update_payment_status",
 ]

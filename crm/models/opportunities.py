@@ -49,6 +49,15 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+def payment_status_for(amount, paid):
+    """What ``paid`` of an order of ``amount`` makes its payment status."""
+    if paid <= 0:
+        return PaymentStatus.UNPAID
+    if paid >= amount:
+        return PaymentStatus.PAID
+    return PaymentStatus.DOWN_PAYMENT
+
+
 _NOT_LOADED = object()
 
 
@@ -107,13 +116,13 @@ class Opportunity(models.Model):
     # Follow-up: what was promised next, and when.
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_date = models.DateField(_("next step date"), null=True, blank=True)
-    # The order, once won (crm/orders.py).
+    # The order, once won (crm/models/orders.py).
     fulfilment_status = models.CharField(
         _("order status"), max_length=12, choices=Fulfilment.choices,
         default=Fulfilment.IN_PROGRESS,
     )
     payment_due_date = models.DateField(_("payment due"), null=True, blank=True)
-    # Sum of the payments and what it makes the order: kept by crm/orders.py.
+    # Sum of the payments and what it makes the order: kept by crm/models/orders.py.
     amount_paid = models.BigIntegerField(_("paid (Rp)"), default=0, editable=False)
     payment_status = models.CharField(
         _("payment"), max_length=12, choices=PaymentStatus.choices,
@@ -220,8 +229,6 @@ class Opportunity(models.Model):
         if self.stage != Stage.LOST:
             self.lost_reason = ""
         # The amount may change after payments: what they make it stays true.
-        from crm.orders import payment_status_for  # imports this module
-
         self.payment_status = payment_status_for(self.amount, self.amount_paid)
         if kwargs.get("update_fields") is not None and "amount" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "payment_status"}

@@ -10,7 +10,6 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
 # A worker beats this often (manage.py worker).
 BEAT_EVERY = datetime.timedelta(seconds=15)
 # A worker silent this long was killed, its machine died or it is stuck: six

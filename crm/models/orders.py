@@ -4,8 +4,6 @@ Payments are rows (date, amount, method) so partial payments add up; the
 opportunity's ``amount_paid`` and ``payment_status`` are derived from them
 here, in the same transaction, never typed. A payment on an opportunity that
 is not won, or one that would pay more than the order's amount, is refused.
-
-Imported by crm/models.py, so Payment is a model of the ``crm`` app.
 """
 
 import dataclasses
@@ -20,6 +18,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.formatting import format_rupiah
+from crm.models.opportunities import (
+    Fulfilment,
+    Opportunity,
+    PaymentStatus,
+    Status,
+    payment_status_for,
+)
 
 
 class Payment(models.Model):
@@ -97,8 +102,6 @@ def record_payment(payment):
     if not payment.request_token:
         payment.save()
         return payment, True
-    from crm.models import Opportunity
-
     with transaction.atomic():
         # Locked as save() locks it, so a second post waits for the first.
         Opportunity.objects.select_for_update().only("pk").get(pk=payment.opportunity_id)
@@ -126,8 +129,6 @@ def _paid(opportunity, exclude=None):
 
 def check_payment(opportunity, amount, exclude=None):
     """Raise ValidationError unless ``amount`` may be paid on ``opportunity``."""
-    from crm.models import Status
-
     if opportunity.status != Status.WON:
         raise ValidationError(
             _("A payment can only be recorded for a won opportunity (an order)."),
@@ -151,16 +152,6 @@ def check_payments_together(opportunity, amounts):
             gettext("The payments add up to %(total)s, more than the amount %(amount)s.")
             % {"total": format_rupiah(total), "amount": format_rupiah(opportunity.amount)}
         )
-
-
-def payment_status_for(amount, paid):
-    from crm.models import PaymentStatus
-
-    if paid <= 0:
-        return PaymentStatus.UNPAID
-    if paid >= amount:
-        return PaymentStatus.PAID
-    return PaymentStatus.DOWN_PAYMENT
 
 
 def update_payment_status(opportunity):
@@ -188,8 +179,6 @@ def outstanding(opportunity):
 
 def receivables(opportunities, today=None):
     """Outstanding money, orders in progress and overdue payments, in one query."""
-    from crm.models import Fulfilment, PaymentStatus, Status
-
     today = today or timezone.localdate()
     won = opportunities.filter(status=Status.WON).order_by()
     unpaid = ~Q(payment_status=PaymentStatus.PAID)
