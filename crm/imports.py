@@ -10,15 +10,14 @@ from contextlib import contextmanager
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections, router, transaction
-from django.db.models import ProtectedError, QuerySet
-from django.db.models.constants import OnConflict
+from django.db import router, transaction
+from django.db.models import ProtectedError
 from django.db.models.deletion import Collector
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.results import RowResult
 
+from crm.bulk_insert import ImportQuerySet, insert_rows
 from crm.models import ImportChange, ImportRecord
 
 
@@ -168,104 +167,3 @@ def _history_per_row_off():
         yield
     finally:
         settings.SIMPLE_HISTORY_ENABLED = enabled
-
-
-
-def insert_rows(model, objs, *, batch_size=1000, update_fields=None, unique_fields=None):
-    """``model.objects.bulk_create(objs, ...)`` for a large import, with the
-    INSERT statements written by ImportQuerySet (below). ``update_fields``
-    (with ``unique_fields``) make it an upsert, as bulk_create's
-    ``update_conflicts``."""
-    return ImportQuerySet(model, using=router.db_for_write(model)).bulk_create(
-        objs, batch_size=batch_size, update_conflicts=bool(update_fields),
-        update_fields=update_fields, unique_fields=unique_fields,
-    )
-
-
-class ImportQuerySet(QuerySet):
-    """A QuerySet whose bulk_create writes each batch's INSERT directly.
-
-    Everything else is Django's bulk_create (checks, batches, ids read back
-    by RETURNING, the objects' state). Only the statement is built here:
-    the same columns, each value from the field's ``pre_save`` and
-    ``get_db_prep_save`` as the query compiler takes it. The compiler also
-    builds a placeholder and a parameter list per value, checking each for
-    an expression: profiled, that was 7 of 9.4 s writing 90,000 customers of
-    a 100,000-row import, and 2.5 of 3.6 s writing its 100,000 ImportChange
-    rows. A batch this does not write the same way (an expression or a
-    database default as a value, a field with its own placeholder, a
-    backend other than MySQL/MariaDB or SQLite, one row, ...) goes through
-    the compiler as before.
-    """
-
-    def _insert(self, objs, fields, returning_fields=None, raw=False, using=None,
-                on_conflict=None, update_fields=None, unique_fields=None):
-        using = using or self.db
-        connection = connections[using]
-        features = connection.features
-        simple = (
-            not raw
-            and len(objs) > 1
-            and connection.vendor in ("mysql", "sqlite")
-            and on_conflict in (None, OnConflict.UPDATE)
-            and (not returning_fields or (features.can_return_columns_from_insert
-                                          and features.can_return_rows_from_bulk_insert))
-            and not any(hasattr(field, "get_placeholder") for field in fields)
-        )
-        rows = []
-        if simple:
-            for obj in objs:
-                row = []
-                for field in fields:
-                    value = field.pre_save(obj, True)
-                    if hasattr(value, "resolve_expression"):
-                        simple = False
-                        break
-                    row.append(field.get_db_prep_save(value, connection=connection))
-                if not simple:
-                    break
-                rows.append(row)
-        if not simple:
-            return super()._insert(
-                objs, fields, returning_fields=returning_fields, raw=raw, using=using,
-                on_conflict=on_conflict, update_fields=update_fields,
-                unique_fields=unique_fields,
-            )
-        self._for_write = True
-        ops = connection.ops
-        table = self.model._meta.db_table
-        placeholders = ["%s"] * len(fields)
-        sql = [
-            ops.insert_statement(on_conflict=on_conflict),
-            ops.quote_name(table),
-            f"({', '.join(ops.quote_name(field.column) for field in fields)})",
-            ops.bulk_insert_sql(fields, [placeholders] * len(rows)),
-        ]
-        params = [value for row in rows for value in row]
-        suffix = ops.on_conflict_suffix_sql(
-            fields, on_conflict,
-            [field.column for field in update_fields or ()],
-            [field.column for field in unique_fields or ()],
-        )
-        if suffix:
-            sql.append(suffix)
-        if returning_fields:
-            returning_sql, returning_params = ops.return_insert_columns(returning_fields)
-            if returning_sql:
-                sql.append(returning_sql)
-                params.extend(returning_params)
-        with connection.cursor() as cursor:
-            cursor.execute(" ".join(sql), params)
-            if not returning_fields:
-                return []
-            returned = ops.fetch_returned_insert_rows(cursor)
-        compiler = InsertQuery(self.model).get_compiler(using=using)
-        converters = compiler.get_converters(
-            [field.get_col(table) for field in returning_fields]
-        )
-        if converters:
-            returned = compiler.apply_converters(returned, converters)
-        return list(returned)
-
-    _insert.alters_data = True
-    _insert.queryset_only = False

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from crm.largelists import changelist as changelists
-from crm.largelists.changelist import LargeTablePaginator
+from crm.largelists import paginator as paginators
+from crm.largelists.paginator import LargeTablePaginator
 from crm.models import Customer
 
 
@@ -17,7 +17,7 @@ def test_the_count_is_exact_below_the_cap(make_customer):
 
 
 def test_the_count_stops_at_the_cap_and_says_so(make_customer, monkeypatch):
-    monkeypatch.setattr(changelists, "COUNT_CAP", 2)
+    monkeypatch.setattr(paginators, "COUNT_CAP", 2)
     for _ in range(5):
         make_customer()
     paginator = LargeTablePaginator(Customer.objects.all(), 1)
@@ -27,7 +27,7 @@ def test_the_count_stops_at_the_cap_and_says_so(make_customer, monkeypatch):
 def test_the_list_says_more_than_when_the_count_is_capped(
     admin_client, make_customer, monkeypatch
 ):
-    monkeypatch.setattr(changelists, "COUNT_CAP", 2)
+    monkeypatch.setattr(paginators, "COUNT_CAP", 2)
     for _ in range(3):
         make_customer()
     html = admin_client.get("/admin/crm/customer/").content.decode()
@@ -41,8 +41,8 @@ def test_a_salespersons_lists_count_to_a_lower_cap(
     # the owner's lists keep the full cap.
     from crm.roles import OWNER, SALES
 
-    monkeypatch.setattr(changelists, "COUNT_CAP", 4)
-    monkeypatch.setattr(changelists, "OWN_RECORDS_COUNT_CAP", 2)
+    monkeypatch.setattr(paginators, "COUNT_CAP", 4)
+    monkeypatch.setattr(paginators, "OWN_RECORDS_COUNT_CAP", 2)
     sari = make_staff("sari", SALES)
     for _ in range(3):
         make_opportunity(owner=sari)
@@ -68,9 +68,9 @@ def test_the_row_checkbox_is_the_stock_markup(admin_client, make_customer):
     from django.contrib import admin as django_admin
 
     customer = make_customer(name="Bu Sri <Kripik>")
-    ours = django_admin.site._registry[Customer].action_checkbox(customer)
+    ours = django_admin.site.get_model_admin(Customer).action_checkbox(customer)
     stock = django_admin.ModelAdmin.action_checkbox(
-        django_admin.site._registry[Customer], customer
+        django_admin.site.get_model_admin(Customer), customer
     )
     assert ours == stock
     html = admin_client.get("/admin/crm/customer/").content.decode()
@@ -100,7 +100,7 @@ def test_the_rows_are_djangos_own_markup(admin_client, make_opportunity, make_cu
     # empty values, choices, dates, related objects, popups).
     from django.contrib.admin.templatetags import admin_list
 
-    from crm.largelists.changelist import result_rows
+    from crm.largelists.rows import result_rows
     from crm.models import Stage
 
     sri = make_customer(name="Bu Sri <Kripik> & \"Anak\"", business_name="", city="Malang",
@@ -124,7 +124,7 @@ def test_the_rows_are_djangos_own_markup(admin_client, make_opportunity, make_cu
 def test_the_rows_are_djangos_when_a_related_row_is_missing(admin_client, make_opportunity):
     from django.contrib.admin.templatetags import admin_list
 
-    from crm.largelists.changelist import result_rows
+    from crm.largelists.rows import result_rows
 
     make_opportunity(owner=None)
     cl = admin_client.get("/admin/crm/opportunity/").context["cl"]

@@ -10,9 +10,9 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm.largelists import changelist as changelists
-from crm.largelists import search
-from crm.models import Opportunity, refresh_search_text
+from crm.largelists import paginator as paginators
+from crm.largelists import scan
+from crm.models import Opportunity
 
 OPPORTUNITIES = "/admin/crm/opportunity/"
 
@@ -26,7 +26,7 @@ def _mariadb_only(monkeypatch):
         pytest.skip("the ordered scan uses MariaDB's LIMIT … ROWS EXAMINED (CI: MariaDB)")
     # The scan is for words in more rows than the capped count: 150 here
     # (above a page of 100, as the real 10,000 is).
-    monkeypatch.setattr(changelists, "COUNT_CAP", 150)
+    monkeypatch.setattr(paginators, "COUNT_CAP", 150)
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def deals(make_customer):
                         created_at=now - datetime.timedelta(minutes=next(minute)))
             for _ in range(count)
         )
-        refresh_search_text(Opportunity.objects.filter(search_text=""))
+        Opportunity.objects.filter(search_text="").refresh_search_text()
 
     return make
 
@@ -89,16 +89,16 @@ def test_a_word_in_few_rows_is_left_to_the_fulltext_index(admin_client, deals):
 def test_a_scan_that_stops_early_falls_back_to_the_fulltext_result(
     admin_client, deals, monkeypatch
 ):
-    monkeypatch.setattr(search, "ROWS_EXAMINED", 50)
+    monkeypatch.setattr(scan, "ROWS_EXAMINED", 50)
     scans = []
-    rows = search.OrderedScan.rows
+    rows = scan.OrderedScan.rows
 
     def spy(self, *args):
         found = rows(self, *args)
         scans.append(found is not None)
         return found
 
-    monkeypatch.setattr(search.OrderedScan, "rows", spy)
+    monkeypatch.setattr(scan.OrderedScan, "rows", spy)
     deals("Budi Santoso", 200)  # the newest: the scan's 50 rows find no Eko
     deals("Eko Wibowo", 200)
     cl, _scanned = listed(admin_client, q="wibowo")

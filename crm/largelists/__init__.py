@@ -1,8 +1,15 @@
-"""Lists that stay fast with millions of rows: search (FULLTEXT and the
-ordered scan), the queryset that carries a search's scan, the capped
-paginator and the changelist's row writer.
+"""Lists that stay fast with millions of rows.
 
-The models import only ``crm.largelists.queryset``; the admin imports the
-changelist and search modules. Kept light: importing the package must not
-import the admin (the models load it).
+  queryset.py     ScannableQuerySet: the one export to the models
+  search_text.py  an opportunity's search text (title, customer's names and number)
+  search.py       what a search term is: phone or email prefix, FULLTEXT words
+  scan.py         the ordered scan: a broad search's first rows in the list's order
+  paginator.py    the capped count, and pages read by the scan
+  changelist.py   the admin mixin and changelist: related rows by key, never a JOIN
+  rows.py         the changelist's rows written whole, as Django writes them
+
+The models import only ``queryset`` (which imports only ``search_text``);
+the admin imports ``changelist`` and ``search``, the template tags ``rows``.
+Nothing here imports a model or the admin. What is borrowed from Django's
+private API is named in crm/django_private.py.
 """

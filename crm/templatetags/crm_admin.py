@@ -10,7 +10,7 @@ from crm.formatting import (
     format_percent,
     format_rupiah,
 )
-from crm.largelists import changelist as changelists
+from crm.largelists import rows
 from crm.sites import opportunity_list_url
 
 register = template.Library()
@@ -29,9 +29,9 @@ def result_count(cl):
 @register.tag(name="crm_result_list")
 def result_list_tag(parser, token):
     """Django's {% result_list cl %} (same template, overridable per model),
-    with the rows written by crm.largelists.changelist.result_rows."""
+    with the rows written by crm.largelists.rows.result_rows."""
     return InclusionAdminNode(
-        parser, token, func=changelists.result_list,
+        parser, token, func=rows.result_list,
         template_name="change_list_results.html", takes_context=False,
     )
 
