@@ -271,13 +271,13 @@ def configure_environment(fake):
 def check_settings(fake):
     from django.conf import settings
 
-    from crm.whatsapp import gateway, sender
+    from crm.whatsapp import gateway, limits
 
     backend = gateway.get_backend()
     if not (isinstance(backend, gateway.KirimWABackend) and backend.api_url == fake.url):
         where = getattr(backend, "api_url", backend)
         sys.exit(f"Refusing to run: the backend would send to {where}")
-    if sender.Limits.from_settings().active:
+    if limits.Limits.from_settings().active:
         sys.exit("Refusing to run: the ban-safety limits are on")
     if settings.DEBUG:
         sys.exit("Refusing to run: DEBUG is on")
@@ -785,7 +785,7 @@ def restart_run(fake, user, command, customers, watch_seconds):
         # Nothing enqueues a task for the new worker; the killed one's stays
         # RUNNING. Watch whether sending resumes by itself (the heartbeat of
         # `manage.py worker` restarts it once no sender was seen for
-        # crm.whatsapp.sender.SILENT_TOO_LONG).
+        # crm.whatsapp.sender.SILENT_TOO_LONG, the workers' DEAD_AFTER).
         before = sent_count(batch)
         deadline = killed_at + watch_seconds
         while time.monotonic() < deadline and sent_count(batch) == before:

@@ -74,6 +74,28 @@ def _number_part(text):
     return number
 
 
+def is_sendable(digits):
+    """Whether ``digits`` is a number a WhatsApp message may go to: a valid
+    number in the stored form, i.e. one normalize_phone leaves as it is.
+
+    The one rule for it: the outbox (crm.whatsapp.eligibility) and the
+    gateway's clients apply this, not a pattern of their own. Fast on stored
+    digits: normalize_phone reads them straight from its cache.
+    """
+    if not (isinstance(digits, str) and digits.isascii() and digits.isdigit()):
+        return False
+    try:
+        return normalize_phone(digits) == digits
+    except InvalidPhoneNumber:
+        return False
+
+
+# The shape of every sendable number (E.164: at most 15 digits, never a
+# leading 0), for the database, which cannot apply is_sendable itself:
+# a number without it is surely not sendable.
+SENDABLE_SHAPE = r"^[1-9][0-9]{1,14}$"
+
+
 # How spreadsheets write a number cell as text: 6281234567890.0 (Excel,
 # LibreOffice and pandas in CSV), 6.28123456789e+12 (e-notation). The last
 # dot or comma is a decimal point when one or two digits follow it (people

@@ -24,6 +24,8 @@ from django.utils.module_loading import import_string
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from crm.phones import is_sendable
+
 logger = logging.getLogger("crm.whatsapp")
 
 PERMANENT = "permanent"  # the same request will fail again: do not resend
@@ -121,10 +123,11 @@ class BaseBackend:
         return None
 
 
-def _require_digits(phone):
-    # The gateway wants the stored form (crm.phones.normalize_phone); anything
-    # else is a caller's bug, caught before a request could send it anywhere.
-    if not (isinstance(phone, str) and phone.isascii() and phone.isdigit()):
+def _require_sendable(phone):
+    # The gateway wants a sendable number in the stored form, by the outbox's
+    # own rule (crm.phones.is_sendable); anything else is refused before a
+    # request could send it anywhere.
+    if not is_sendable(phone):
         raise GatewayError(f"Not a normalised phone number: {phone!r}", PERMANENT)
 
 
@@ -159,7 +162,7 @@ class KirimWABackend(BaseBackend):
         )
 
     def send_text(self, phone, text):
-        _require_digits(phone)
+        _require_sendable(phone)
         self._require_configuration()
         body = {
             "phone_number": phone,
@@ -330,7 +333,7 @@ class ConsoleBackend(BaseBackend):
     """Prints messages instead of sending them: the default, so the app runs offline."""
 
     def send_text(self, phone, text):
-        _require_digits(phone)
+        _require_sendable(phone)
         logger.info("WhatsApp to %s: %s", phone, text)
         print(f"WhatsApp to {phone}: {text}", file=sys.stdout, flush=True)
         return _new_id("console-")
@@ -369,7 +372,7 @@ class MemoryBackend(BaseBackend):
         cls._statuses[gateway_id] = DeliveryStatus(state, detail)
 
     def send_text(self, phone, text):
-        _require_digits(phone)
+        _require_sendable(phone)
         if self._failures:
             kind = self._failures.pop(0)
             raise GatewayError(f"MemoryBackend: injected {kind} failure", kind)

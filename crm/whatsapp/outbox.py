@@ -1,11 +1,14 @@
 """The outbox: what is to be sent, written as queued messages.
 
-Planning a bulk send (who gets it, who is skipped and why), queueing it,
+Every message enters through ``queue``: bulk sends (``queue_messages``),
+notifications and digests (crm/whatsapp/notifications.py, digests.py).
+Also here: planning a bulk send (who gets it, who is skipped and why),
 queueing failed messages again, and opting a customer out. Writing the rows
-is all the request does: workers send them (crm/whatsapp/sender.py, run by
+is all a request does: workers send them (crm/whatsapp/sender.py, run by
 crm/whatsapp/tasks.py), started once the transaction commits.
 """
 
+import itertools
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -13,6 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from crm.models import Message, MessageBatch
+from crm.phones import is_sendable
 from crm.whatsapp import tasks
 from crm.whatsapp.eligibility import eligible_condition, skip_reason
 from crm.whatsapp.templates import check_placeholders, render
@@ -91,7 +95,6 @@ def queue_messages(text, *, by, customers=None, opportunities=None, template=Non
     if not rows.filter(eligible).exists():
         return MessageBatch(created_by=by, template=template, text=text, queued_count=0,
                             skipped_count=rows.count())
-    now = timezone.now()
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -102,26 +105,62 @@ def queue_messages(text, *, by, customers=None, opportunities=None, template=Non
             if not request_token:
                 raise
             return _batch_of(request_token)
-        pending, queued = [], 0
-        for row in rows.filter(eligible).iterator(chunk_size=QUEUE_CHUNK):
-            customer, opportunity = _pair(row, opportunities)
-            pending.append(Message(
-                customer=customer, opportunity=opportunity, batch=batch, phone=customer.phone,
-                text=render(text, customer, opportunity), queued_by=by,
-                created_at=now, send_after=now,
-            ))
-            if len(pending) == QUEUE_CHUNK:
-                Message.objects.bulk_create(pending)
-                queued += len(pending)
-                pending = []
-        Message.objects.bulk_create(pending)
-        queued += len(pending)
-        batch.queued_count = queued
-        batch.skipped_count = rows.exclude(eligible).count()
+        refused = []
+        batch.queued_count = queue(
+            _bulk_messages(rows.filter(eligible), opportunities, text, batch, refused)
+        )
+        batch.skipped_count = rows.exclude(eligible).count() + len(refused)
+        if not batch.queued_count:
+            batch.delete()  # no one could receive it after all: no record, as above
+            return MessageBatch(created_by=by, template=template, text=text, queued_count=0,
+                                skipped_count=batch.skipped_count)
         batch.save(update_fields=["queued_count", "skipped_count"])
-        if queued:
-            transaction.on_commit(tasks.start_sending)
     return batch
+
+
+def _bulk_messages(rows, opportunities, text, batch, refused):
+    """The batch's message to each row's customer whose number is sendable;
+    the others (of the right shape, not sendable: see eligibility) go to ``refused``."""
+    for row in rows.iterator(chunk_size=QUEUE_CHUNK):
+        customer, opportunity = _pair(row, opportunities)
+        if not is_sendable(customer.phone):
+            refused.append(customer.pk)
+            continue
+        yield Message(
+            customer=customer, opportunity=opportunity, batch=batch, phone=customer.phone,
+            text=render(text, customer, opportunity), queued_by=batch.created_by,
+            created_at=batch.created_at, send_after=batch.created_at,
+        )
+
+
+def queue(messages):
+    """Write ``messages`` (unsaved Messages, any number: a generator is read
+    in chunks) as queued; return how many were written. Sending starts once
+    the transaction commits.
+
+    A message with an ``event_key`` is queued once only: one whose key is in
+    the outbox already (an event that happened twice, won -> negotiation ->
+    won, or two schedulers running the same day's reminders) is passed over.
+    """
+    messages = iter(messages)
+    written = 0
+    while chunk := list(itertools.islice(messages, QUEUE_CHUNK)):
+        plain = [message for message in chunk if not message.event_key]
+        Message.objects.bulk_create(plain)
+        written += len(plain) + sum(_queue_once(m) for m in chunk if m.event_key)
+    if written:
+        transaction.on_commit(tasks.start_sending)
+    return written
+
+
+def _queue_once(message):
+    try:
+        # A savepoint: a duplicate key must not spoil the caller's transaction.
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        return 0  # queued for this event already
+    return 1
 
 
 def _batch_of(request_token):

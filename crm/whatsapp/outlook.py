@@ -2,7 +2,8 @@
 message waits or failed, and the alerts for the dashboard and the message
 log (a pause with its cause and fix, no worker running).
 
-Read-only: it reads the state crm/whatsapp/sender.py keeps and explains it.
+Read-only: it reads the state the sender keeps (crm/whatsapp/state.py,
+limits.py, sender.py) and explains it.
 """
 
 import datetime
@@ -14,10 +15,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from crm.health import worker_down, worker_down_since
 from crm.models import Message, SendingState, WorkerHeartbeat
 from crm.whatsapp import gateway
-from crm.whatsapp.pauses import ALERT_STATE_KEY, sending_state
-from crm.whatsapp.sender import NOT_RECEIVED_AFTER, Limits
+from crm.whatsapp.limits import Limits
+from crm.whatsapp.pauses import ALERT_STATE_KEY
+from crm.whatsapp.sender import NOT_RECEIVED_AFTER
+from crm.whatsapp.state import sending_state
 
 Status = Message.Status
 Reason = Message.Reason
@@ -141,8 +145,6 @@ def alert_state(fresh=True):
 def sending_alerts(now=None, fresh=True):
     """What the owner must know about sending: a pause (cause, fix, how many
     wait) and workers that stopped beating (since when, what to run)."""
-    from crm.health import worker_down, worker_down_since
-
     now = now or timezone.now()
     alerts = []
     state = alert_state(fresh)

@@ -11,27 +11,17 @@ resumes it at once.
 import datetime
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from crm.models import SendingState
-from crm.whatsapp import gateway
+from crm.whatsapp import gateway, wake
+from crm.whatsapp.state import sending_state
 
 # While paused, how often the heartbeat asks KirimWA whether it is over;
 # while sending, how often it checks the phone is still connected, and the quota.
 PROBE_EVERY = datetime.timedelta(seconds=60)
 DEVICE_CHECK_EVERY = datetime.timedelta(minutes=10)
 QUOTA_CHECK_EVERY = datetime.timedelta(hours=1)
-
-
-def sending_state():
-    return SendingState.objects.get_or_create(pk=1)[0]
-
-
-def _start_sending():
-    from crm.whatsapp.tasks import start_sending
-
-    start_sending()
 
 
 # The dashboard's alerts keep the pause in this process's memory for a few
@@ -56,7 +46,7 @@ def resume_sending():
         paused_reason="", paused_at=None, paused_detail=""
     )
     cache.delete(ALERT_STATE_KEY)
-    transaction.on_commit(_start_sending)
+    wake.start_sending_after_commit()
     return bool(lifted)
 
 

@@ -1,7 +1,6 @@
-"""The outbox: queueing messages, and sending them from workers, each exactly once.
-
-The request that queues a bulk send only writes outbox rows; workers send
-them (crm/whatsapp/tasks.py). The rules:
+"""The sender: workers send queued messages, each exactly once, and settle
+the ones whose fate is unknown. Queueing is crm/whatsapp/outbox.py; the
+task that runs this, crm/whatsapp/tasks.py. The rules:
 
 * **One sender per message.** A worker claims a message with ``SELECT … FOR
   UPDATE SKIP LOCKED`` and a conditional ``UPDATE … WHERE status = 'queued'``,
@@ -18,17 +17,15 @@ them (crm/whatsapp/tasks.py). The rules:
   its webhooks, crm/whatsapp/webhooks.py). With no trace after
   NOT_RECEIVED_AFTER it fails as "not received by KirimWA", which the owner
   may resend.
-* **Ban safety.** A rate, a random pause between messages, a daily cap and
-  sending hours, decided under a lock on the one ``SendingState`` row, so the
-  limits hold across all workers together; the cap counts only what reached
-  KirimWA. Opted-out customers get nothing.
+* **Ban safety.** The limits of crm/whatsapp/limits.py are decided as a
+  message is claimed, under the lock on the shared state row. Opted-out
+  customers get nothing.
 * **Pauses.** A refused token, an unknown or disconnected device stop all
   sending at once instead of failing message by message
   (crm/whatsapp/pauses.py); a probe from the workers' heartbeat resumes it.
 """
 
 import datetime
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -39,8 +36,11 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from crm.models import Message, SendingState
-from crm.whatsapp import gateway
-from crm.whatsapp.pauses import pause_sending, probe_gateway, sending_state
+from crm.models.workers import BEAT_EVERY, DEAD_AFTER
+from crm.whatsapp import gateway, wake
+from crm.whatsapp.limits import Limits, uncount
+from crm.whatsapp.pauses import pause_sending, probe_gateway
+from crm.whatsapp.state import locked_state, sending_state
 
 Status = Message.Status
 Reason = Message.Reason
@@ -58,92 +58,8 @@ NOT_RECEIVED_AFTER = datetime.timedelta(minutes=30)
 NOT_RECEIVED_UNCHECKED_AFTER = datetime.timedelta(hours=2)
 # How far the gateway's clock and ours may differ when matching its list.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
-
-
-def _start_sending():
-    from crm.whatsapp.tasks import start_sending
-
-    start_sending()
-
-
-# --- Limits --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    per_minute: int
-    jitter_seconds: float
-    daily_cap: int
-    hours: tuple | None  # (start, end) as datetime.time, local
-
-    @classmethod
-    def from_settings(cls):
-        return cls(
-            per_minute=settings.WHATSAPP_RATE_PER_MINUTE,
-            jitter_seconds=settings.WHATSAPP_JITTER_SECONDS,
-            daily_cap=settings.WHATSAPP_DAILY_CAP,
-            hours=parse_hours(settings.WHATSAPP_SENDING_HOURS),
-        )
-
-    @property
-    def active(self):
-        return bool(self.per_minute or self.jitter_seconds or self.daily_cap or self.hours)
-
-    def window_opens(self, now):
-        """None if ``now`` is within the sending hours, else when they next begin."""
-        if not self.hours:
-            return None
-        local = timezone.localtime(now)
-        start, end = self.hours
-        if start <= local.time() < end:
-            return None
-        day = local.date() if local.time() < start else local.date() + datetime.timedelta(days=1)
-        return datetime.datetime.combine(day, start, tzinfo=local.tzinfo)
-
-    def wait_until(self, state, now):
-        """When the next message may go (None: now), given the shared ``state``."""
-        opens = self.window_opens(now)
-        if opens:
-            return opens
-        today = timezone.localdate(now)
-        if self.daily_cap and state.day == today and state.sent_on_day >= self.daily_cap:
-            tomorrow = today + datetime.timedelta(days=1)
-            start = self.hours[0] if self.hours else datetime.time(0, 0)
-            return datetime.datetime.combine(tomorrow, start, tzinfo=timezone.localtime(now).tzinfo)
-        if state.next_send_at and state.next_send_at > now:
-            return state.next_send_at
-        return None
-
-    def record_send(self, state, now):
-        today = timezone.localdate(now)
-        if state.day != today:
-            state.day, state.sent_on_day = today, 0
-        state.sent_on_day += 1
-        gap = 60 / self.per_minute if self.per_minute else 0
-        gap += random.uniform(0, self.jitter_seconds)
-        state.next_send_at = now + datetime.timedelta(seconds=gap)
-        state.save(update_fields=["day", "sent_on_day", "next_send_at"])
-
-
-def parse_hours(text):
-    """``"08:00-21:00"`` -> (time(8), time(21)); empty -> None."""
-    if not text.strip():
-        return None
-    start, end = (datetime.time.fromisoformat(part.strip()) for part in text.split("-"))
-    return start, end
-
-
-def _locked_state():
-    SendingState.objects.get_or_create(pk=1)
-    return SendingState.objects.select_for_update().get(pk=1)
-
-
-def _uncount(now):
-    """Give back the daily cap's place of an attempt KirimWA never accepted."""
-    if Limits.from_settings().daily_cap:
-        SendingState.objects.filter(
-            pk=1, day=timezone.localdate(now), sent_on_day__gt=0
-        ).update(sent_on_day=F("sent_on_day") - 1)
+# MySQL's "Deadlock found when trying to get lock".
+DEADLOCK = 1213
 
 
 # --- Sending -------------------------------------------------------------------
@@ -157,7 +73,7 @@ class Wait:
 def claim_next(now, limits):
     """The next due message, claimed for this worker; a Wait; or None if none is due."""
     with transaction.atomic():
-        state = _locked_state() if limits.active else None
+        state = locked_state() if limits.active else None
         paused = (state or sending_state()).paused_reason
         if paused:
             return None  # the heartbeat's probe, or "Coba lagi", starts sending again
@@ -190,7 +106,7 @@ def send_claimed(message, backend, now):
     """Send one claimed message and record the outcome."""
     if message.customer is not None and message.customer.whatsapp_opt_out:
         _finish(message, status=Status.FAILED, reason=Reason.OPTED_OUT, error="")
-        _uncount(now)
+        uncount(now)
         return
     try:
         gateway_id = backend.send_text(message.phone, message.text)
@@ -202,19 +118,19 @@ def send_claimed(message, backend, now):
             pause_sending(error.pause, str(error), now)
             _finish(message, status=Status.QUEUED, error=detail, reason="",
                     attempts=max(0, message.attempts - 1), send_after=now)
-            _uncount(now)
+            uncount(now)
         elif error.kind == gateway.RETRYABLE and message.attempts < settings.WHATSAPP_MAX_ATTEMPTS:
             backoff = settings.WHATSAPP_RETRY_SECONDS * 2 ** (message.attempts - 1)
             _finish(
                 message, status=Status.QUEUED, error=detail, reason="",
                 send_after=now + datetime.timedelta(seconds=backoff),
             )
-            _uncount(now)
+            uncount(now)
         elif error.kind == gateway.UNKNOWN:
             _finish(message, status=Status.UNKNOWN, error=detail, reason=Reason.UNCONFIRMED)
         else:
             _finish(message, status=Status.FAILED, error=detail, reason=_failure_reason(error))
-            _uncount(now)
+            uncount(now)
         return
     _finish(message, status=Status.SENT, gateway_id=gateway_id, sent_at=now, error="",
             reason="")
@@ -350,7 +266,7 @@ def _settle_by_list(backend, messages, now):
                 updated_at=now,
             )
             if count and timezone.localdate(sent_at) == timezone.localdate(now):
-                _uncount(now)
+                uncount(now)
             settled += count
         else:
             Message.objects.filter(pk=message.pk).update(checked_at=now)
@@ -409,12 +325,11 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
     return next_wake(now)
 
 
-# How often a running sender says it is alive, and how long a silence means
-# its worker died (longer than a run's budget and its longest inline wait).
-SEEN_EVERY = datetime.timedelta(seconds=30)
-# MySQL's "Deadlock found when trying to get lock".
-DEADLOCK = 1213
-SILENT_TOO_LONG = datetime.timedelta(seconds=90)
+# How often a running sender says it is alive (every other heartbeat), and
+# how long a silence means its worker died: as long as a worker's own
+# (longer than a run's budget and its longest inline wait).
+SEEN_EVERY = 2 * BEAT_EVERY
+SILENT_TOO_LONG = DEAD_AFTER
 
 
 def _seen(now):
@@ -444,7 +359,7 @@ def restart_if_stalled(now=None):
     if waiting:
         # Mark it seen now, so other workers' heartbeats do not start it too.
         _seen(now)
-        transaction.on_commit(_start_sending)
+        wake.start_sending_after_commit()
     return waiting
 
 

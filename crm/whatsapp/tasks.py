@@ -1,11 +1,16 @@
-"""Background sending, through the Django tasks API (run by ``manage.py db_worker``)."""
+"""Background sending, through the Django tasks API (run by ``manage.py db_worker``).
+
+Defines the sending task and how it is started and scheduled; the modules
+beneath it start sending through crm/whatsapp/wake.py, registered here.
+"""
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
-from crm.whatsapp import sender
+from crm.whatsapp import sender, wake
+from crm.whatsapp.state import locked_state
 
 
 @task()
@@ -22,13 +27,16 @@ def start_sending():
         send_whatsapp_messages.enqueue()
 
 
+wake.register(start_sending)
+
+
 def schedule_sending(when):
     """Make sure a sending task runs at ``when``, without piling up duplicates."""
     if not default_task_backend.supports_defer:
         return  # the immediate backend (tests) runs everything at once
     now = timezone.now()
     with transaction.atomic():
-        state = sender._locked_state()
+        state = locked_state()
         if state.wake_at is not None and now < state.wake_at <= when:
             return  # a task wakes earlier than that already
         state.wake_at = when
