@@ -8,5 +8,8 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         # Registers the deployment checks (manage.py check --deploy), and
-        # connects the signals that keep the dashboard's rollups in step.
-        from crm import checks, rollups  # noqa: F401
+        # connects what follows the tables' changes: the dashboard's rollups,
+        # the WhatsApp notifications, the stage history.
+        from crm import checks, subscribers  # noqa: F401
+
+        subscribers.connect()

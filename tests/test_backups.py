@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 
-from crm import backups, rollups
+from crm import backups
 from crm.models import (
     ClosedDay,
     CreatedDay,
@@ -20,6 +20,7 @@ from crm.models import (
     Opportunity,
     Stage,
     StageChange,
+    rollups,
 )
 
 # The dump tools read committed data through their own connection.

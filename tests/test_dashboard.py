@@ -7,9 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm import rollups
 from crm.dashboard import build_dashboard, month_starts, period_named
-from crm.models import Opportunity, Stage
+from crm.models import Opportunity, Stage, rollups
 
 JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
 # "Now" for every test: 20 November 2026, 10:00 in Blitar.

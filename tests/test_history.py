@@ -5,9 +5,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from crm import rollups
 from crm.history import deleted_records
-from crm.models import Customer, Opportunity, Stage
+from crm.models import Customer, Opportunity, Stage, rollups
 from crm.roles import OWNER, SALES
 
 CUSTOMER_FIELDS = ["name", "phone", "email", "business_name", "address", "city", "source",

@@ -5,8 +5,7 @@ import datetime
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from crm import rollups
-from crm.models import Customer, ImportRecord, Opportunity, Stage
+from crm.models import Customer, ImportRecord, Opportunity, Stage, rollups
 from tests.test_customer_import import (
     CSV_FORMAT,
     XLS_FORMAT,

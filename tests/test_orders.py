@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import rollups
 from crm.dashboard import build_dashboard, period_named
 from crm.models import (
     Fulfilment,
@@ -16,6 +15,7 @@ from crm.models import (
     PaymentStatus,
     Stage,
     check_payments_together,
+    rollups,
 )
 
 OPPORTUNITIES = reverse("admin:crm_opportunity_changelist")

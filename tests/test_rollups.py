@@ -9,9 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from crm import rollups
 from crm.dashboard import PERIODS, build_dashboard, period_named
-from crm.models import ClosedDay, CreatedDay, Opportunity, Stage
+from crm.models import ClosedDay, CreatedDay, Opportunity, Stage, rollups
 
 JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
 

@@ -8,7 +8,7 @@ def build_rollups(apps, schema_editor):
     # This calls the current code (crm/rollups.py), which reads the current
     # opportunity fields: if a later change adds a field the rollups need,
     # move this step to that change's migration and make this one a no-op.
-    from crm import rollups
+    from crm.models import rollups
 
     Opportunity = apps.get_model("crm", "Opportunity")
     if Opportunity.objects.using(schema_editor.connection.alias).exists():

@@ -1,21 +1,19 @@
 """The ``crm`` app's tables, one module per concern, all importable from
 ``crm.models`` (the app label and the migrations name them here)."""
 
+from crm.models.choices import (
+    CLOSED_STAGES,
+    Fulfilment,
+    PaymentStatus,
+    Stage,
+    Status,
+    payment_status_for,
+    status_for_stage,
+)
 from crm.models.customers import Customer, DeletedCustomer, refresh_search_text
 from crm.models.fields import WhatsAppNumberField
 from crm.models.imports import ImportChange, ImportJob, ImportRecord
-from crm.models.opportunities import (
-    CLOSED_STAGES,
-    Fulfilment,
-    Opportunity,
-    PaymentStatus,
-    Stage,
-    StageChange,
-    Status,
-    payment_status_for,
-    search_text_of,
-    status_for_stage,
-)
+from crm.models.opportunities import Opportunity, StageChange, search_text_of
 from crm.models.orders import (
     Payment,
     check_payment,

@@ -12,51 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm.largelists.queryset import ScannableQuerySet
+from crm.models.choices import (
+    Fulfilment,
+    PaymentStatus,
+    Stage,
+    Status,
+    payment_status_for,
+    status_for_stage,
+)
 from crm.models.customers import Customer
-
-
-class Stage(models.TextChoices):
-    PROSPECT = "prospect", _("Prospect")
-    CONTACTED = "contacted", _("Contacted")
-    PROPOSAL = "proposal", _("Proposal")
-    NEGOTIATION = "negotiation", _("Negotiation")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
-
-
-class Status(models.TextChoices):
-    OPEN = "open", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
-
-
-CLOSED_STAGES = {Stage.WON: Status.WON, Stage.LOST: Status.LOST}
-
-
-class Fulfilment(models.TextChoices):
-    """Where a won opportunity, now an order, is in the making."""
-
-    IN_PROGRESS = "in_progress", _("In progress")
-    DONE = "done", _("Done")
-    DELIVERED = "delivered", _("Delivered")
-
-
-class PaymentStatus(models.TextChoices):
-    """Derived from the payments recorded: never typed."""
-
-    UNPAID = "unpaid", _("Unpaid")
-    DOWN_PAYMENT = "down_payment", _("Down payment (DP)")
-    PAID = "paid", _("Paid")
-
-
-def payment_status_for(amount, paid):
-    """What ``paid`` of an order of ``amount`` makes its payment status."""
-    if paid <= 0:
-        return PaymentStatus.UNPAID
-    if paid >= amount:
-        return PaymentStatus.PAID
-    return PaymentStatus.DOWN_PAYMENT
-
+from crm.models.events import Snapshot, opportunity_saved
 
 _NOT_LOADED = object()
 
@@ -67,11 +32,6 @@ def search_text_of(title, customer):
     parts = [title, customer.name, customer.business_name, customer.phone]
     return " ".join(part for part in parts if part)
 
-
-
-def status_for_stage(stage):
-    """The pipeline status a stage belongs to: won, lost, or open for the rest."""
-    return CLOSED_STAGES.get(stage, Status.OPEN)
 
 
 class Opportunity(models.Model):
@@ -240,41 +200,31 @@ class Opportunity(models.Model):
                 *kwargs["update_fields"],
                 "stage", "status", "closed_at", "lost_reason", "stage_changed_at",
             }
-        from crm import rollups  # imports this module
-
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
-            before = None if self.pk is None else rollups.Snapshot.in_database(self.pk, using)
+            before = None if self.pk is None else Snapshot.in_database(type(self), self.pk, using)
             super().save(*args, **kwargs)
-            rollups.record_change(before, self._rollup_snapshot(before, kwargs), using)
-            from crm.whatsapp.notifications import opportunity_saved
-
-            opportunity_saved(
-                self, stage_changed=stage_changed,
+            # The rollups, the WhatsApp notifications and the stage history
+            # follow, in this transaction (crm/subscribers.py).
+            opportunity_saved.send(
+                type(self), opportunity=self, before=before,
+                after=self._rollup_snapshot(before, kwargs),
+                stage_changed=stage_changed,
                 fulfilment_changed=self.fulfilment_status != self._saved_fulfilment,
+                from_stage=self._saved_stage or "", changed_by=changed_by, using=using,
             )
-            if stage_changed:
-                StageChange.objects.create(
-                    opportunity=self,
-                    from_stage=self._saved_stage or "",
-                    to_stage=self.stage,
-                    changed_at=self.stage_changed_at,
-                    changed_by=changed_by,
-                )
         self._saved_stage = self.stage
         self._saved_fulfilment = self.fulfilment_status
 
     def _rollup_snapshot(self, before, save_kwargs):
         """What is stored now: with update_fields, unlisted fields kept their old values."""
-        from crm import rollups
-
-        after = rollups.Snapshot.of(self)
+        after = Snapshot.of(self)
         update_fields = save_kwargs.get("update_fields")
         if before is None or update_fields is None:
             return after
         kept = {
             name: getattr(before, name)
-            for name in rollups.Snapshot.FIELDS
+            for name in Snapshot.FIELDS
             if name not in update_fields and name.removesuffix("_id") not in update_fields
         }
         return dataclasses.replace(after, **kept)

@@ -18,13 +18,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.formatting import format_rupiah
-from crm.models.opportunities import (
-    Fulfilment,
-    Opportunity,
-    PaymentStatus,
-    Status,
-    payment_status_for,
-)
+from crm.models.choices import Fulfilment, PaymentStatus, Status, payment_status_for
+from crm.models.events import Snapshot, payment_recorded
+from crm.models.opportunities import Opportunity
+from crm.models.rollups import record_change
 
 
 class Payment(models.Model):
@@ -75,9 +72,8 @@ class Payment(models.Model):
             update_payment_status(opportunity)
             self.opportunity = opportunity
             if adding:
-                from crm.whatsapp.notifications import payment_recorded
-
-                payment_recorded(self)
+                # The receipt goes out on WhatsApp (crm/subscribers.py).
+                payment_recorded.send(type(self), payment=self)
 
     def delete(self, *args, **kwargs):
         with transaction.atomic():
@@ -157,10 +153,8 @@ def check_payments_together(opportunity, amounts):
 def update_payment_status(opportunity):
     """Derive the opportunity's paid amount and payment status from its payments
     (and move its share of the dashboard's rollups with them)."""
-    from crm import rollups
-
     using = opportunity._state.db or "default"
-    before = rollups.Snapshot.in_database(opportunity.pk, using)
+    before = Snapshot.in_database(type(opportunity), opportunity.pk, using)
     paid = _paid(opportunity)
     status = payment_status_for(opportunity.amount, paid)
     type(opportunity).objects.filter(pk=opportunity.pk).update(
@@ -168,7 +162,7 @@ def update_payment_status(opportunity):
     )
     opportunity.amount_paid, opportunity.payment_status = paid, status
     if before is not None:
-        rollups.record_change(
+        record_change(
             before, dataclasses.replace(before, amount_paid=paid, payment_status=status), using
         )
 

@@ -6,7 +6,6 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from crm import rollups
 from crm.demo_data import DEMO_MESSAGE_TEMPLATES
 from crm.models import (
     Customer,
@@ -18,6 +17,7 @@ from crm.models import (
     StageChange,
     Status,
     refresh_search_text,
+    rollups,
 )
 
 DEMO_FIXTURE = "fixtures/demo.json"

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm import rollups
+from crm.models import rollups
 
 
 class Command(BaseCommand):

@@ -4,14 +4,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from crm import rollups
 from crm.demo_data import (
     build_customers,
     build_opportunity,
     make_random,
     stage_changes_for,
 )
-from crm.models import Customer, Opportunity, StageChange, refresh_search_text
+from crm.models import Customer, Opportunity, StageChange, refresh_search_text, rollups
 
 SALES_USERNAMES = ["sari", "budi", "dewi"]
 
