@@ -11,13 +11,22 @@ override (a private method Django calls on our subclass) has to stay in its
 class; ``OVERRIDES`` names those classes. ``USED_ELSEWHERE`` names the
 private attributes still read or written outside this module.
 
+The row writer (crm/largelists/rows.py) also calls admin helpers that have
+public names but no documentation (admin_list.results, ResultList,
+result_headers, display_for_field, lookup_field, add_preserved_filters,
+ChangeList.url_for_result): tests/test_changelists.py compares its rows
+with Django's own on every admin list, which any change there fails.
+
 Imports Django only: the models' queryset (crm.largelists.queryset) and the
 import writer (crm.bulk_insert) sit below everything else in the project.
 """
 
+import datetime
+
 from django.contrib.admin import utils as admin_utils
 from django.contrib.admin.templatetags import admin_list
 from django.db.models.sql import InsertQuery
+from django.utils import dateformat
 
 DJANGO_CHECKED = (5, 2)
 
@@ -50,6 +59,10 @@ WRAPPED = {
     "page_of": ("Paginator._get_page",),
     "column_name": ("admin_list._coerce_field_name",),
     "list_display_field": ("admin.utils._get_non_gfk_field",),
+    "date_writer": (
+        "dateformat.re_formatchars", "dateformat.re_escaped", "dateformat.DateFormat",
+        "dateformat.TimeFormat",
+    ),
     "returns_inserted_rows": (
         "features.can_return_columns_from_insert", "features.can_return_rows_from_bulk_insert",
     ),
@@ -104,6 +117,36 @@ def list_display_field(opts, name):
     picks a cell's writer as items_for_result does, by this.
     """
     return admin_utils._get_non_gfk_field(opts, name)
+
+
+def date_writer(date_format):
+    """``dateformat.format(value, date_format)`` with the format string read
+    once: formats.localize() splits it and looks it up again for every value
+    (15 µs a date, 5 µs this way). The row writer's dates.
+
+    Uses the module's undocumented ``re_formatchars`` and ``re_escaped``
+    (how a format splits into format characters and escaped text) and its
+    ``DateFormat`` and ``TimeFormat`` classes (a method per format
+    character), as ``dateformat.format`` does in Django 5.2.
+    """
+    pieces = []
+    for index, piece in enumerate(dateformat.re_formatchars.split(str(date_format))):
+        if index % 2:
+            pieces.append((piece, None))
+        elif piece:
+            pieces.append((None, dateformat.re_escaped.sub(r"\1", piece)))
+
+    has_time = any(name and hasattr(dateformat.TimeFormat, name) for name, _ in pieces)
+
+    def write(value):
+        if has_time and type(value) is datetime.date:
+            return dateformat.format(value, date_format)  # Django's TypeError
+        formatter = dateformat.DateFormat(value)
+        return "".join(
+            text if name is None else str(getattr(formatter, name)()) for name, text in pieces
+        )
+
+    return write
 
 
 def returns_inserted_rows(connection):

@@ -2,6 +2,7 @@
 still behaves as it relies on. A Django upgrade that changes one fails here,
 by name, rather than somewhere in a list page or an import."""
 
+import datetime
 import inspect
 import re
 from importlib import import_module
@@ -18,6 +19,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
+from django.utils import dateformat
 
 from crm import django_private
 from crm.bulk_insert import ImportQuerySet, insert_rows
@@ -128,6 +130,21 @@ def test_get_non_gfk_field_gives_the_field_a_column_shows():
         django_private.list_display_field(Customer._meta, "opportunities")  # reverse
     with pytest.raises(FieldDoesNotExist):
         django_private.list_display_field(opts, "no_such_column")  # an admin method
+
+
+@pytest.mark.parametrize("date_format", [
+    "j N Y, H:i", r"\j\a\m H.i", "DATE_FORMAT", "DATETIME_FORMAT", "l, jS F Y P e",
+])
+def test_date_writer_writes_what_dateformat_writes(date_format, settings):
+    settings.USE_TZ = False
+    date_format = getattr(settings, date_format, date_format)
+    written = django_private.date_writer(date_format)
+    for value in (datetime.datetime(2026, 2, 3, 4, 5, 6), datetime.datetime(2026, 12, 31, 23, 0)):
+        assert written(value) == dateformat.format(value, date_format)
+    day = datetime.date(2026, 2, 3)
+    assert django_private.date_writer("j N Y")(day) == dateformat.format(day, "j N Y")
+    with pytest.raises(TypeError):
+        django_private.date_writer("H:i")(datetime.date(2026, 2, 3))
 
 
 def test_returns_inserted_rows_reads_the_backend_features():
