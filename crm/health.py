@@ -14,30 +14,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from crm.models import WorkerHeartbeat
+# The one dead-worker rule (DEAD_AFTER of silence): /healthz, the dashboard's
+# alert and the message log's all judge by it. worker_down is imported from
+# here by crm/whatsapp/outlook.py.
+from crm.models.workers import worker_down, worker_down_since  # noqa: F401
 
-# A worker beats every 15 s; 90 s of silence (six beats missed) means it is
-# gone or stuck. The one threshold: /healthz, the dashboard's alert and the
-# message log's all use it.
-WORKER_STALE_SECONDS = 90
 # Loading the migration graph takes tens of milliseconds: once a minute.
 MIGRATIONS_CHECK_SECONDS = 60
 _migrations_checked = {"at": 0.0, "applied": False}
-
-
-def worker_down_since(now=None):
-    """(True, the last beat or None if none was ever seen) when no worker has
-    beaten for WORKER_STALE_SECONDS; (False, the last beat) otherwise."""
-    newest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True)
-    return worker_down(newest.first(), now)
-
-
-def worker_down(newest_beat, now=None):
-    """worker_down_since, given the newest heartbeat (None: none seen)."""
-    now = now or timezone.now()
-    if newest_beat is None:
-        return True, None
-    return (now - newest_beat).total_seconds() > WORKER_STALE_SECONDS, newest_beat
 
 
 def _database_ok():
@@ -67,12 +51,12 @@ def healthz(request):
         checks["database"] = "ok"
         if _migrations_applied():
             checks["migrations"] = "ok"
-        newest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True)
-        newest = newest.first()
+        now = timezone.now()
+        down, newest = worker_down_since(now)
         if newest is not None:
-            worker_age = round((timezone.now() - newest).total_seconds())
-            if worker_age <= WORKER_STALE_SECONDS:
-                checks["worker"] = "ok"
+            worker_age = round((now - newest).total_seconds())
+        if not down:
+            checks["worker"] = "ok"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "fail", "checks": checks,

@@ -159,3 +159,19 @@ def test_other_pages_still_check_the_host_and_redirect_to_https(
     response = client.get("/admin/login/", HTTP_HOST="crm.example.id")
     assert response.status_code == 301
     assert response["Location"] == "https://crm.example.id/admin/login/"
+
+
+def test_a_worker_is_dead_after_dead_after_of_silence(db):
+    from crm.models.workers import DEAD_AFTER, dead_worker_ids, worker_down, worker_down_since
+
+    now = timezone.now()
+    assert worker_down_since(now) == (True, None)
+    WorkerHeartbeat.objects.beat("quiet", now - DEAD_AFTER, now=now - DEAD_AFTER)
+    assert worker_down(now - DEAD_AFTER, now) == (False, now - DEAD_AFTER)
+    later = now + datetime.timedelta(seconds=1)
+    assert worker_down_since(later) == (True, now - DEAD_AFTER)
+    assert dead_worker_ids(later) == {"quiet"}
+    WorkerHeartbeat.objects.beat("busy", now, now=now)
+    assert WorkerHeartbeat.objects.newest_beat() == now
+    assert worker_down_since(later) == (False, now)
+    assert dead_worker_ids(later) == {"quiet"}

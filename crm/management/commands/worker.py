@@ -1,6 +1,6 @@
 """The task worker: django-tasks-db's ``db_worker``, plus a heartbeat.
 
-Every HEARTBEAT_SECONDS a thread (with its own database connection) records
+Every BEAT_EVERY (crm/models/workers.py) a thread (with its own database connection) records
 that this worker is alive, which /healthz reports, restarts WhatsApp sending
 if a killed worker left due messages behind, runs the day's periodic jobs
 (payment reminders) once per day across all workers, and marks failed the
@@ -14,7 +14,6 @@ gives its own pid) stops the worker once that process is gone too.
 """
 
 import atexit
-import datetime
 import logging
 import os
 import signal
@@ -31,25 +30,18 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.models import DBTaskResult
 
 from crm.models import WorkerHeartbeat
+from crm.models.workers import BEAT_EVERY, dead_worker_ids
 from crm.whatsapp import notifications, sender
 
-HEARTBEAT_SECONDS = 15
 PARENT_CHECK_SECONDS = 0.5
 # Set by the autoreloader's process for its child: a child that reads its
 # parent's pid itself may read init's, if the reloader died while it started.
 RELOADER_PID_ENV = "CRM_WORKER_RELOADER_PID"
-# A worker silent this long was killed (or its machine died): six beats missed.
-DEAD_AFTER = datetime.timedelta(seconds=90)
-FORGET_DEAD_AFTER = datetime.timedelta(days=1)
 logger = logging.getLogger("crm.worker")
 
 
 def beat(worker_id, started_at):
-    WorkerHeartbeat.objects.update_or_create(
-        worker_id=worker_id,
-        defaults={"host": socket.gethostname()[:255], "pid": os.getpid(),
-                  "started_at": started_at, "beat_at": timezone.now()},
-    )
+    WorkerHeartbeat.objects.beat(worker_id, started_at)
     sender.restart_if_stalled()
     notifications.run_daily_jobs()
     fail_tasks_of_dead_workers()
@@ -68,10 +60,7 @@ def fail_tasks_of_dead_workers(now=None):
     Returns how many tasks were marked.
     """
     now = now or timezone.now()
-    dead = set(
-        WorkerHeartbeat.objects.filter(beat_at__lt=now - DEAD_AFTER)
-        .values_list("worker_id", flat=True)
-    )
+    dead = dead_worker_ids(now)
     if not dead:
         return 0
     marked = 0
@@ -95,7 +84,7 @@ def fail_tasks_of_dead_workers(now=None):
         )
         logger.warning("Task %s (%s) failed: %s", task.pk, task.task_path, error)
     # Their tasks are settled: forget workers dead for a day.
-    WorkerHeartbeat.objects.filter(beat_at__lt=now - FORGET_DEAD_AFTER).delete()
+    WorkerHeartbeat.objects.forget_dead(now)
     return marked
 
 
@@ -163,7 +152,7 @@ class Command(DbWorkerCommand):
                     logger.exception("Heartbeat failed")
                 finally:
                     close_old_connections()
-                stop.wait(HEARTBEAT_SECONDS)
+                stop.wait(BEAT_EVERY.total_seconds())
             connection.close()
 
         def forget():
