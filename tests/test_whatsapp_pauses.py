@@ -240,7 +240,7 @@ def test_a_failed_message_says_why_plainly_and_keeps_the_detail_on_its_page(
 def test_a_permanent_refusal_fails_with_a_plain_reason(admin_client, kirimwa, make_customer):
     customer = make_customer(phone="0812-3456-7890")
     outbox.queue_messages("Halo", by=None, customers=Customer.objects.filter(pk=customer.pk))
-    Message.objects.update(phone="0812")  # a number KirimWA refuses with a 400
+    Message.objects.update(phone="0812")  # not sendable: refused before it reaches KirimWA
     sender.send_due_messages()
     message = Message.objects.get()
     assert (message.status, message.reason) == (Status.FAILED, Message.Reason.REFUSED)

@@ -60,6 +60,11 @@ NOT_RECEIVED_UNCHECKED_AFTER = datetime.timedelta(hours=2)
 CLOCK_SLACK = datetime.timedelta(minutes=5)
 # MySQL's "Deadlock found when trying to get lock".
 DEADLOCK = 1213
+# How often a running sender says it is alive (every other heartbeat), and
+# how long a silence means its worker died: as long as a worker's own
+# (longer than a run's budget and its longest inline wait).
+SEEN_EVERY = 2 * BEAT_EVERY
+SILENT_TOO_LONG = DEAD_AFTER
 
 
 # --- Sending -------------------------------------------------------------------
@@ -323,13 +328,6 @@ def send_due_messages(budget_seconds=240, clock=timezone.now, sleep=time.sleep):
     now = clock()
     settle_unknown(backend, now)
     return next_wake(now)
-
-
-# How often a running sender says it is alive (every other heartbeat), and
-# how long a silence means its worker died: as long as a worker's own
-# (longer than a run's budget and its longest inline wait).
-SEEN_EVERY = 2 * BEAT_EVERY
-SILENT_TOO_LONG = DEAD_AFTER
 
 
 def _seen(now):
