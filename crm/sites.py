@@ -7,6 +7,10 @@ from crm.admin_input import CheckedInputMixin
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
 from crm.lookups import ComparisonLookupsOnlyMixin
 from crm.roles import sees_all_records
+from crm.whatsapp import outlook
+
+# Sending WhatsApp; who holds it may also lift a pause from an alert.
+SEND_PERMISSION = "crm.send_whatsapp"
 
 
 class CrmAdminSite(admin.AdminSite):
@@ -26,8 +30,6 @@ class CrmAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         extra_context = extra_context or {}
         # WhatsApp sending paused, or no worker running: said on the first page.
-        from crm.whatsapp.admin import whatsapp_alert_context
-
         extra_context.update(whatsapp_alert_context(request, fresh=False))
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
@@ -48,3 +50,15 @@ def opportunity_list_url(base, **lookups):
     """The opportunity list filtered by ``lookups`` (values None are left out)."""
     query = {key: value for key, value in lookups.items() if value is not None}
     return f"{base}?{urlencode(query)}" if query else base
+
+
+def whatsapp_alert_context(request, fresh=True):
+    """The sending alerts (a pause, no worker) for the dashboard and the message
+    log; ``fresh=False`` may take them from a read a few seconds old."""
+    if not request.user.has_perm("crm.view_message"):
+        return {}
+    return {
+        "whatsapp_alerts": outlook.sending_alerts(fresh=fresh),
+        "can_resume_sending": request.user.has_perm(SEND_PERMISSION),
+        "resume_sending_url": reverse("admin:crm_message_resume_sending"),
+    }

@@ -215,3 +215,17 @@ def test_a_salesperson_cannot_give_a_record_away_by_reverting(client, people, re
                       "stage_changes-TOTAL_FORMS": "0", "stage_changes-INITIAL_FORMS": "0"})
     deal.refresh_from_db()
     assert deal.owner == people["sari"] and deal.amount == 500_000
+
+
+def test_a_revert_posted_with_popup_set_is_saved_and_answered(client, people, records):
+    client.force_login(people["owner"])
+    customer = records["customer"]
+    url = history_pages(records)["customer version"]
+    form = client.get(url).context["adminform"].form
+    data = {name: ("" if form[name].value() is None else form[name].value())
+            for name in form.fields}
+    response = client.post(url, {**data, "_popup": "1", "opportunities-TOTAL_FORMS": "0",
+                                 "opportunities-INITIAL_FORMS": "0"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.city == "Blitar"
