@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models.fields import WhatsAppNumberField
 from crm.whatsapp.templates import check_placeholders
 
 
@@ -288,8 +289,9 @@ class StaffProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_profile"
     )
-    whatsapp = models.CharField(
-        _("own WhatsApp number"), max_length=20, blank=True,
+    # Stored normalised, NULL when blank (as a customer's number).
+    whatsapp = WhatsAppNumberField(
+        _("own WhatsApp number"),
         help_text=_("For the morning digest of follow-ups and overdue payments."),
     )
     daily_digest = models.BooleanField(_("morning digest"), default=True)
@@ -300,12 +302,3 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return str(self.user)
-
-    def clean(self):
-        from crm.phones import InvalidPhoneNumber, normalize_phone
-
-        if self.whatsapp:
-            try:
-                self.whatsapp = normalize_phone(self.whatsapp)
-            except InvalidPhoneNumber as error:
-                raise ValidationError({"whatsapp": str(error)}) from error
