@@ -114,3 +114,22 @@ def visible_customers(user, customers):
     return customers.alias(selling_to=Subquery(one_deal)).filter(
         Q(owner=user) | Q(selling_to__isnull=False)
     )
+
+
+def visible_messages(user, messages):
+    """The WhatsApp messages ``user`` may see: all, or those to the customers
+    they may see."""
+    if sees_all_records(user):
+        return messages
+    from crm.models import Customer
+
+    customers = visible_customers(user, Customer.objects.all())
+    return messages.filter(customer__in=customers.values("pk"))
+
+
+def visible_batches(user, batches):
+    """The sends (message batches) ``user`` may see: all, or the ones they sent
+    (a batch holds its text, written for someone else's customers too)."""
+    if sees_all_records(user):
+        return batches
+    return batches.filter(created_by=user)

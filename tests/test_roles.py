@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from crm.models import Customer, Message, Opportunity
-from crm.roles import OWNER, ROLE_PERMISSIONS, SALES, VIEWER
+from crm.models import Customer, Message, MessageBatch, Opportunity
+from crm.roles import OWNER, ROLE_PERMISSIONS, SALES, VIEWER, visible_batches, visible_messages
 
 CUSTOMERS = reverse("admin:crm_customer_changelist")
 OPPORTUNITIES = reverse("admin:crm_opportunity_changelist")
@@ -201,3 +201,26 @@ def test_the_owner_does_everything(client, people, book):
     assert not Opportunity.objects.filter(pk=book["budi_deal"].pk).exists()
     dashboard = client.get(reverse("admin:index")).context["dashboard"]
     assert dashboard.totals.created == 3
+
+
+# --- WhatsApp messages and sends, without a request --------------------------
+
+
+def test_a_salesperson_sees_the_messages_to_the_customers_they_see(people, book):
+    sent = {
+        name: Message.objects.create(customer=book[name], phone="6281211110000", text=name)
+        for name in ["sari_customer", "budi_customer", "shared_customer"]
+    }
+    assert set(visible_messages(people["sari"], Message.objects.all())) == {
+        sent["sari_customer"], sent["shared_customer"],
+    }
+    assert set(visible_messages(people["viewer"], Message.objects.all())) == set(sent.values())
+
+
+def test_a_salesperson_sees_only_the_sends_they_made(people):
+    sari_batch = MessageBatch.objects.create(created_by=people["sari"], text="Halo")
+    budi_batch = MessageBatch.objects.create(created_by=people["budi"], text="Halo")
+    assert list(visible_batches(people["sari"], MessageBatch.objects.all())) == [sari_batch]
+    assert set(visible_batches(people["owner"], MessageBatch.objects.all())) == {
+        sari_batch, budi_batch,
+    }

@@ -7,13 +7,12 @@ import secrets
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 
 from crm.formatting import format_rupiah
-from crm.models import Payment, record_payment
+from crm.models import Payment, check_payments_together, record_payment
 
 
 class FormTokenField(forms.CharField):
@@ -58,17 +57,14 @@ class PaymentFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         # Each payment is checked alone by the model; together they must not
-        # pay more than the order either.
+        # pay more than the order either (the domain's rule).
         if any(self.errors) or self.instance.pk is None:
             return
         kept = [form for form in self.forms
                 if form.cleaned_data and not form.cleaned_data.get("DELETE")]
-        total = sum(form.cleaned_data.get("amount") or 0 for form in kept)
-        if total > self.instance.amount:
-            raise ValidationError(
-                gettext("The payments add up to %(total)s, more than the amount %(amount)s.")
-                % {"total": format_rupiah(total), "amount": format_rupiah(self.instance.amount)}
-            )
+        check_payments_together(
+            self.instance, [form.cleaned_data.get("amount") or 0 for form in kept]
+        )
 
 
 class PaymentInline(admin.TabularInline):

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.admin.mixins import ReadOnlyAdminMixin, status_badge
 from crm.admin.whatsapp_send import SendWhatsAppMixin
 from crm.largelists.changelist import LargeTableAdminMixin
-from crm.models import Customer, Message, MessageBatch, MessageTemplate, NotificationRule
+from crm.models import Message, MessageBatch, MessageTemplate, NotificationRule
 from crm.phones import format_phone, phone_search_prefix
-from crm.roles import sees_all_records, visible_customers
+from crm.roles import visible_batches, visible_messages
 from crm.sites import SEND_PERMISSION, whatsapp_alert_context
 from crm.whatsapp import outbox, outlook, pauses
 
@@ -39,12 +39,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 class BatchListFilter(admin.RelatedFieldListFilter):
     """The message log's batch filter lists the batches the user may see
-    (MessageBatchAdmin's rule): a salesperson's own, not everyone's texts."""
+    (crm.roles.visible_batches): a salesperson's own, not everyone's texts."""
 
     def field_choices(self, field, request, model_admin):
-        batches = MessageBatch.objects.order_by("-pk")
-        if not sees_all_records(request.user):
-            batches = batches.filter(created_by=request.user)
+        batches = visible_batches(request.user, MessageBatch.objects.order_by("-pk"))
         return [(batch.pk, str(batch)) for batch in batches]
 
 
@@ -67,11 +65,7 @@ class MessageAdmin(ReadOnlyAdminMixin, SendWhatsAppMixin, LargeTableAdminMixin, 
     readonly_fields = ["why", "reference"]
 
     def get_queryset(self, request):
-        messages_ = super().get_queryset(request)
-        if sees_all_records(request.user):
-            return messages_
-        customers = visible_customers(request.user, Customer.objects.all())
-        return messages_.filter(customer__in=customers.values("pk"))
+        return visible_messages(request.user, super().get_queryset(request))
 
     @admin.display(description=_("WhatsApp number"), ordering="phone")
     def whatsapp(self, message):
@@ -177,10 +171,7 @@ class MessageBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             for status in Message.Status.values
         }
         batches = super().get_queryset(request).select_related("created_by").annotate(**counts)
-        # A salesperson sees the batches they sent.
-        return batches if sees_all_records(request.user) else batches.filter(
-            created_by=request.user
-        )
+        return visible_batches(request.user, batches)
 
     @admin.display(description=_("text"))
     def short_text(self, batch):
