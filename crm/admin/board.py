@@ -126,4 +126,3 @@ class BoardMoveForm(forms.Form):
     opportunity = forms.IntegerField(label=_("opportunity"))
     stage = forms.ChoiceField(label=_("stage"), choices=Stage.choices)
     lost_reason = forms.CharField(label=_("lost reason"), required=False, max_length=200)
-

@@ -67,6 +67,7 @@ class OpportunityInline(admin.TabularInline):
             formfield.choices = list(formfield.choices)
         return formfield
 
+
 @admin.register(Customer)
 class CustomerAdmin(
     LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,

@@ -139,4 +139,3 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def import_job_progress_view(self, request, job_id):
         return JsonResponse(import_jobs.progress(self.get_import_job(request, job_id)))
-
