@@ -17,6 +17,9 @@ BENEATH_THE_MODELS = (
 )
 # A module longer than this holds two concerns, or one that wants splitting.
 LONGEST_MODULE_LINES = 450
+# Configuration read from the environment is one concern; most of its length
+# is the comment giving each value's reason.
+LONG_BY_NATURE = {"project.settings"}
 
 
 def project_modules():
@@ -124,6 +127,7 @@ def test_no_module_is_longer_than_one_concern():
     long = {
         name: lines for name, path in project_modules().items()
         if (lines := len(path.read_text().splitlines())) > LONGEST_MODULE_LINES
+        and name not in LONG_BY_NATURE
     }
     assert long == {}
 
