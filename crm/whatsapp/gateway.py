@@ -1,4 +1,5 @@
-"""The one seam to the WhatsApp gateway: HTTP and nothing else (no ORM).
+"""The one seam to the WhatsApp gateway: HTTP and nothing else (no ORM; a
+number is checked by crm.phones.is_sendable, the outbox's own rule).
 
 KirimWA is an unofficial gateway in developer preview: any call can fail,
 hang or be rate limited. Every failure is raised as a GatewayError whose

@@ -3,7 +3,8 @@
 crm/whatsapp/tasks.py runs the sender, so the sender and the pauses it
 uses cannot import it without a circle. They ask here to start sending,
 and tasks.py, once imported, says how: by enqueueing its task. Every
-process that queues messages has imported it (the outbox does).
+process imports it at start (crm.apps -> crm.subscribers -> notifications
+-> outbox -> tasks); if none did, starting fails loudly, not silently.
 """
 
 from django.db import transaction
