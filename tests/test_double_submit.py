@@ -21,7 +21,7 @@ from crm.models import (
     Payment,
     Stage,
 )
-from crm.whatsapp import sender
+from crm.whatsapp import outbox
 
 CUSTOMERS_URL = reverse("admin:crm_customer_changelist")
 OPPORTUNITIES_URL = reverse("admin:crm_opportunity_changelist")
@@ -134,13 +134,13 @@ def test_two_posts_of_one_confirmation_at_the_same_moment_queue_one_batch(
     })
     # Both posts pass the look-up for an earlier batch before either writes one.
     both_looked = threading.Barrier(2)
-    check = sender.check_placeholders
+    check = outbox.check_placeholders
 
     def check_after_both_looked(*args, **kwargs):
         both_looked.wait(timeout=10)
         return check(*args, **kwargs)
 
-    monkeypatch.setattr(sender, "check_placeholders", check_after_both_looked)
+    monkeypatch.setattr(outbox, "check_placeholders", check_after_both_looked)
     responses, errors = [], []
 
     def post():
