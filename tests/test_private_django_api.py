@@ -8,6 +8,7 @@ import re
 from importlib import import_module
 from pathlib import Path
 
+import django
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import FieldIsAForeignKeyColumnName
@@ -220,6 +221,13 @@ def test_admin_site_registry_maps_each_model_to_its_model_admin():
 
 
 # --- The index ----------------------------------------------------------------------
+
+
+def test_the_index_was_read_against_the_installed_django():
+    assert django.VERSION[:2] == django_private.DJANGO_CHECKED, (
+        "Django was upgraded: read each entry of crm/django_private.py against the new "
+        "release's source, then set DJANGO_CHECKED"
+    )
 
 
 def _class(dotted):
