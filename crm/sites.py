@@ -1,3 +1,6 @@
+"""The admin site: the closing-rate dashboard and WhatsApp's sending alerts
+on its index, and every registered admin guarded against unchecked input."""
+
 from urllib.parse import urlencode
 
 from django.contrib import admin
