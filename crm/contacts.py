@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 from import_export.formats import base_formats
 
 from crm.phones import InvalidPhoneNumber, format_phone, normalize_phone
-from crm.spreadsheets import SpreadsheetRefused, header_key, read_rows
+from crm.spreadsheets.headers import header_key
+from crm.spreadsheets.refusals import SpreadsheetRefused
+from crm.spreadsheets.rows import read_rows
 
 SKIP_COLUMN = "Kontak dilewati"
 COLUMNS = ["Nama", "No HP", "Email", "Nama Usaha", "Catatan", SKIP_COLUMN]
@@ -188,7 +190,7 @@ def looks_like_vcard(data):
 
 class SpreadsheetVCF(base_formats.Format):
     """Contacts from a phone (.vcf), read as customer rows within the import's
-    limits (rows, reading time, cell length: crm.spreadsheets.read_rows).
+    limits (rows, reading time, cell length: crm.spreadsheets.rows.read_rows).
 
     vobject is thorough but slow: 10,000 contacts read in 16 s here, so past
     about 25,000 the reading time limit refuses the file. A phone's contacts

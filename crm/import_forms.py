@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from crm.contacts import SpreadsheetVCF, looks_like_vcard
-from crm.spreadsheets import SpreadsheetCSV, SpreadsheetXLS, SpreadsheetXLSX
+from crm.spreadsheets.text_files import SpreadsheetCSV
+from crm.spreadsheets.workbooks import SpreadsheetXLS, SpreadsheetXLSX
 
 SKIP_INVALID_ROWS_LABEL = gettext_lazy("Import only the valid rows")
 SKIP_INVALID_ROWS_HELP = gettext_lazy(

@@ -17,7 +17,8 @@ from io import BytesIO
 from django.conf import settings
 from django.utils.safestring import mark_safe
 
-from crm.spreadsheets import import_error_message
+from crm.resources import CUSTOMER_HEADERS, OPPORTUNITY_HEADERS
+from crm.spreadsheets.refusals import import_error_message
 
 # What the import page lists (templates/admin/import_export/import.html):
 # the first changes and the first problems, then counts.
@@ -117,8 +118,6 @@ def row_reasons(error):
         return []
     if not hasattr(error, "error_dict"):
         return list(error.messages)
-    from crm.resources import CUSTOMER_HEADERS, OPPORTUNITY_HEADERS
-
     headers = {**CUSTOMER_HEADERS, **OPPORTUNITY_HEADERS}
     reasons = []
     for field, messages in error.message_dict.items():

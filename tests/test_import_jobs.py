@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from crm import import_jobs
+from crm import import_jobs, import_progress
 from crm.history import deleted_records, restore_customer
 from crm.imports import revert_import
 from crm.models import Customer, ImportJob, ImportRecord
@@ -80,15 +80,15 @@ def test_it_imports_a_file_up_to_the_threshold_in_the_request(admin_client, thre
 def test_it_shows_progress_while_the_import_transaction_is_open(
     admin_client, threshold, monkeypatch
 ):
-    monkeypatch.setattr(import_jobs, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(import_progress, "PROGRESS_SECONDS", 0)
     seen = []
-    write = import_jobs.ProgressWriter.__call__
+    write = import_progress.ProgressWriter.__call__
 
     def write_and_look(writer, rows_done, force=False):
         write(writer, rows_done, force)
         seen.append(seen_by_the_web(writer.job, rows_done))
 
-    monkeypatch.setattr(import_jobs.ProgressWriter, "__call__", write_and_look)
+    monkeypatch.setattr(import_progress.ProgressWriter, "__call__", write_and_look)
     confirm(admin_client, preview(admin_client, customers_csv(2500)))
 
     # Rows done, as the progress page sees them, while no customer is committed yet.
@@ -108,7 +108,7 @@ def seen_by_the_web(job, rows_done):
         # a second connection would wait for the import's write lock.
         snapshot = ImportJob(pk=job.pk, status="running", rows_total=job.rows_total,
                              started_at=job.started_at)
-        return import_jobs.progress(snapshot)["rows_done"], 0
+        return import_progress.progress(snapshot)["rows_done"], 0
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:

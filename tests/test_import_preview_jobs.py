@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from crm import import_jobs
+from crm import import_jobs, import_progress
 from crm.import_preview import estimate_rows
 from crm.models import Customer, ImportJob, ImportRecord
 from crm.roles import OWNER, sync_roles
@@ -153,15 +153,15 @@ def test_a_job_speaks_the_language_of_who_started_it(admin_client, settings, mon
 
 
 def test_the_preview_moves_the_progress_bar(admin_client, monkeypatch):
-    monkeypatch.setattr(import_jobs, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(import_progress, "PROGRESS_SECONDS", 0)
     seen = []
-    write = import_jobs.ProgressWriter.__call__
+    write = import_progress.ProgressWriter.__call__
 
     def write_and_note(writer, rows_done, force=False):
         write(writer, rows_done, force)
         seen.append(rows_done)
 
-    monkeypatch.setattr(import_jobs.ProgressWriter, "__call__", write_and_note)
+    monkeypatch.setattr(import_progress.ProgressWriter, "__call__", write_and_note)
     upload(admin_client, rows_csv(40))
     assert seen[:3] == [1, 2, 3] and seen[-1] == 40
 
