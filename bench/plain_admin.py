@@ -1,7 +1,7 @@
 """The baseline: Django's stock ModelAdmin on the same models (bench only).
 
 Same list_display (the very same display methods), list_filter and
-search_fields as crm/admin.py, but none of crm.largelists:
+search_fields as crm/admin/, but none of crm.largelists:
 full COUNT(*)s, select_related() of the foreign keys in list_display, and
 ``icontains`` search over every search field.
 """
@@ -9,7 +9,8 @@ full COUNT(*)s, select_related() of the foreign keys in list_display, and
 from django.contrib import admin
 from django.contrib.admin import AdminSite
 
-from crm.admin import CustomerAdmin, OpportunityAdmin
+from crm.admin.customers import CustomerAdmin
+from crm.admin.opportunities import OpportunityAdmin
 from crm.models import Customer, Opportunity
 
 plain_site = AdminSite(name="plain")
