@@ -1,6 +1,8 @@
-"""Strings of jazzmin and django-import-export that ship no Indonesian catalogue.
+"""Strings of jazzmin, django-import-export, simple-history and axes that ship
+no Indonesian, or a wrong one.
 
-Neither library translates to Indonesian, so their pages would show English
+jazzmin and import-export do not translate to Indonesian, and the others'
+catalogues miss strings our pages show, so those pages would show English
 in an Indonesian interface. Listing the strings here lets `make messages`
 keep them in locale/id, where they are translated like our own.
 Nothing imports this module.
@@ -35,6 +37,25 @@ JAZZMIN = [
         "It probably wasn't added via this admin site."
     ),
     gettext_noop("Popup closing..."),
+    # The change form's first tab.
+    gettext_noop("General"),
+    # Django's own catalogue has it with a curly apostrophe; jazzmin's
+    # password change page asks with a straight one.
+    gettext_noop(
+        "Please enter your old password, for security's sake, and then enter your new "
+        "password twice so we can verify you typed it in correctly."
+    ),
+]
+
+SIMPLE_HISTORY = [
+    gettext_noop("Changes"),
+]
+
+AXES = [
+    # axes's Indonesian keeps these in English.
+    gettext_noop("User Agent"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Logout Time"),
 ]
 
 IMPORT_EXPORT = [
