@@ -53,7 +53,8 @@ PERIODS = {
     "this_year": _("This year"),
     "all_time": _("All time"),
 }
-DEFAULT_PERIOD = "this_month"
+# A rolling period: "this month" would show nothing but dashes on the 1st.
+DEFAULT_PERIOD = "last_30_days"
 TREND_MONTHS = 12
 TOP_LOST_REASONS = 5
 

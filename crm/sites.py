@@ -4,12 +4,13 @@ on its index, and every registered admin guarded against unchecked input."""
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import path, reverse
 
 from crm.admin_input import CheckedInputMixin
 from crm.dashboard import DEFAULT_PERIOD, PERIODS, build_dashboard, period_named
 from crm.lookups import ComparisonLookupsOnlyMixin
 from crm.roles import sees_all_records
+from crm.shell_views import search
 from crm.whatsapp import outlook
 
 # Sending WhatsApp; who holds it may also lift a pause from an alert.
@@ -30,18 +31,27 @@ class CrmAdminSite(admin.AdminSite):
         )
         super().register(model_or_iterable, guarded, **options)
 
+    def get_urls(self):
+        # The header's one search box: customers and deals on one page.
+        return [
+            path("search/", self.admin_view(self.search_view), name="search"),
+            *super().get_urls(),
+        ]
+
+    def search_view(self, request):
+        return search(request, admin_site=self)
+
     def index(self, request, extra_context=None):
         extra_context = extra_context or {}
         # WhatsApp sending paused, or no worker running: said on the first page.
         extra_context.update(whatsapp_alert_context(request, fresh=False))
         if request.user.has_perm("crm.view_opportunity"):
             key = request.GET.get("period")
-            period = period_named(key if key in PERIODS else DEFAULT_PERIOD)
             # A salesperson's dashboard counts only their own deals, read
             # from their rows of the rollups (kept per owner).
-            extra_context["dashboard"] = build_dashboard(
-                period, owner_id=None if sees_all_records(request.user) else request.user.pk
-            )
+            owner_id = None if sees_all_records(request.user) else request.user.pk
+            period = period_named(key if key in PERIODS else DEFAULT_PERIOD)
+            extra_context["dashboard"] = build_dashboard(period, owner_id=owner_id)
             extra_context["periods"] = PERIODS
             extra_context["opportunity_list_url"] = reverse(
                 "admin:crm_opportunity_changelist", current_app=self.name

@@ -416,13 +416,25 @@ LOGIN_URL = "admin:login"
 # on Django's default /accounts/profile/, which does not exist here.
 LOGIN_REDIRECT_URL = "admin:index"
 
+# The business's own name and logo, shown in the header, the login page, the
+# browser's tab and the home-screen icon. BUSINESS_LOGO is a path among the
+# static files (a square image; SVG or PNG).
+BUSINESS_NAME = env.str("BUSINESS_NAME", default="CRM UMKM")
+BUSINESS_LOGO = env.str("BUSINESS_LOGO", default="crm/icons/logo.svg")
+
 JAZZMIN_SETTINGS = {
-    "site_title": "CRM UMKM",
-    "site_header": "CRM UMKM",
-    "site_brand": "CRM UMKM",
+    "site_title": BUSINESS_NAME,
+    "site_header": BUSINESS_NAME,
+    "site_brand": BUSINESS_NAME,
+    "site_logo": BUSINESS_LOGO,
+    "login_logo": BUSINESS_LOGO,
+    "site_icon": BUSINESS_LOGO,
+    "site_logo_classes": "crm-logo",
     "welcome_sign": _("Sign in to your CRM"),
-    "copyright": "CRM UMKM",
-    "search_model": ["crm.Customer", "crm.Opportunity"],
+    "copyright": BUSINESS_NAME,
+    # One search box in the header finds customers and deals (crm/search_views.py),
+    # rather than jazzmin's box per model.
+    "search_model": [],
     "language_chooser": True,
     "show_ui_builder": False,
     # Pages must not reach the internet: users are on flaky mobile data.
@@ -443,16 +455,26 @@ JAZZMIN_SETTINGS = {
         "auth": "fas fa-users-cog",
         "auth.user": "fas fa-user",
         "auth.Group": "fas fa-users",
+        "axes": "fas fa-shield-alt",
+        "axes.accessattempt": "fas fa-user-lock",
+        "axes.accesslog": "fas fa-list",
+        "axes.accessfailurelog": "fas fa-exclamation-triangle",
+        "django_tasks_database": "fas fa-cogs",
+        "django_tasks_database.dbtaskresult": "fas fa-tasks",
         "crm.customer": "fas fa-address-book",
         "crm.opportunity": "fas fa-funnel-dollar",
-        "crm.message": "fab fa-whatsapp",
+        # A solid icon: the brands font (115 KB) would be fetched for this one.
+        "crm.message": "fas fa-comments",
         "crm.messagebatch": "fas fa-paper-plane",
         "crm.messagetemplate": "fas fa-file-alt",
         "crm.importrecord": "fas fa-file-import",
         "crm.deletedcustomer": "fas fa-trash-restore",
+        "crm.notificationrule": "fas fa-bell",
     },
-    # Background task results are for operators, not shop owners.
-    "hide_apps": ["django_tasks_database"],
+    # Technical pages (users, groups, login protection, background tasks) are
+    # put together under "Settings", for the owner only, by our base template
+    # (crm/templatetags/crm_shell.py): a shop owner's menu shows the business.
+    "hide_apps": [],
     "changeform_format": "horizontal_tabs",
 }
 JAZZMIN_UI_TWEAKS = {
