@@ -7,16 +7,17 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm.admin.mixins import OwnedRecordsMixin, ReadOnlyAdminMixin, status_badge
+from crm.admin.customer_page import CustomerPageMixin
+from crm.admin.mixins import OwnedRecordsMixin, ReadOnlyAdminMixin
 from crm.admin.spreadsheets import SpreadsheetAdminMixin
 from crm.admin.whatsapp_send import SendWhatsAppMixin, send_whatsapp, send_whatsapp_page
+from crm.admin.widgets import PhoneFormFieldsMixin
 from crm.contacts import SpreadsheetVCF
 from crm.history import deleted_records, restore_customer
 from crm.largelists.changelist import LargeTableAdminMixin
@@ -25,8 +26,6 @@ from crm.models import Customer, DeletedCustomer, Opportunity
 from crm.phones import format_phone, whatsapp_chat_url
 from crm.resources import CustomerResource
 from crm.roles import sees_all_records, visible_customers, visible_opportunities
-
-RECENT_MESSAGES = 10
 
 
 class CityListFilter(admin.AllValuesFieldListFilter):
@@ -44,7 +43,7 @@ class CityListFilter(admin.AllValuesFieldListFilter):
         )
 
 
-class OpportunityInline(admin.TabularInline):
+class OpportunityInline(PhoneFormFieldsMixin, admin.TabularInline):
     model = Opportunity
     fields = ["title", "amount", "stage", "lost_reason", "owner", "expected_close_date"]
     extra = 0
@@ -70,8 +69,8 @@ class OpportunityInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(
-    LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin,
-    SimpleHistoryAdmin, ImportExportModelAdmin,
+    CustomerPageMixin, PhoneFormFieldsMixin, LargeTableAdminMixin, OwnedRecordsMixin,
+    SendWhatsAppMixin, SpreadsheetAdminMixin, SimpleHistoryAdmin, ImportExportModelAdmin,
 ):
     visible = staticmethod(visible_customers)
     list_display = ["name", "whatsapp", "business_name", "city", "source", "created_at"]
@@ -83,36 +82,13 @@ class CustomerAdmin(
         (None, {"fields": ["name", "phone", "business_name", "email", "owner"]}),
         (_("Address"), {"fields": ["address", "city"]}),
         (_("More"), {"fields": ["source", "whatsapp_opt_out", "notes"]}),
-        (_("WhatsApp messages"), {"fields": ["recent_messages"]}),
     ]
-    readonly_fields = ["recent_messages"]
     inlines = [OpportunityInline]
     resource_classes = [CustomerResource]
     # Customers also come from phones' contacts (.vcf); opportunities do not.
     import_formats = [*SpreadsheetAdminMixin.import_formats, SpreadsheetVCF]
     actions = [send_whatsapp]
     change_form_template = "admin/crm/customer/change_form.html"
-
-    @admin.display(description=_("Latest messages"))
-    def recent_messages(self, customer):
-        if customer.pk is None:
-            return "-"
-        latest = list(customer.whatsapp_messages.order_by("-created_at", "-pk")[:RECENT_MESSAGES])
-        if not latest:
-            return gettext("No WhatsApp messages yet.")
-        rows = format_html_join(
-            "", "<li>{} {} <span class=\"crm-message-text\">{}</span></li>",
-            (
-                (f"{timezone.localtime(m.created_at):%d-%m-%Y %H:%M}",
-                 status_badge(m.status, m.get_status_display()), m.text)
-                for m in latest
-            ),
-        )
-        return format_html(
-            '<ul class="list-unstyled mb-1">{}</ul><a href="{}?customer__id__exact={}">{}</a>',
-            rows, reverse("admin:crm_message_changelist"), customer.pk,
-            gettext("All messages to this customer"),
-        )
 
     def get_urls(self):
         return [
@@ -139,10 +115,17 @@ class CustomerAdmin(
     def whatsapp(self, customer):
         if not customer.phone:
             return "-"
+        # Chat on every screen; on a phone's card also a tap-to-call button
+        # (crm/static/crm/phone-lists.css hides it on wider screens).
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            '<a href="{}" class="crm-chat" target="_blank" rel="noopener noreferrer">'
+            '<i class="fab fa-whatsapp" aria-hidden="true"></i> {}</a>'
+            '<a href="tel:+{}" class="crm-call" aria-label="{}">'
+            '<i class="fas fa-phone" aria-hidden="true"></i></a>',
             whatsapp_chat_url(customer.phone),
             format_phone(customer.phone),
+            customer.phone,
+            gettext("Call %(number)s") % {"number": format_phone(customer.phone)},
         )
 
     def get_search_results(self, request, queryset, search_term):
