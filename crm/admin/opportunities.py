@@ -13,10 +13,12 @@ from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm.admin.board import BoardAdminMixin
+from crm.admin.deal_page import DealPageMixin
 from crm.admin.mixins import IdAutocompleteSelect, OwnedRecordsMixin
 from crm.admin.payments import PaymentInline, already_recorded_message, save_payments
 from crm.admin.spreadsheets import SpreadsheetAdminMixin
 from crm.admin.whatsapp_send import SendWhatsAppMixin, send_whatsapp
+from crm.admin.widgets import PhoneFormFieldsMixin
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.largelists.changelist import LargeTableAdminMixin
 from crm.largelists.search import search_opportunities
@@ -69,8 +71,9 @@ class StageChangeInline(admin.TabularInline):
 
 @admin.register(Opportunity)
 class OpportunityAdmin(
-    BoardAdminMixin, LargeTableAdminMixin, OwnedRecordsMixin, SendWhatsAppMixin,
-    SpreadsheetAdminMixin, SimpleHistoryAdmin, ImportExportModelAdmin,
+    DealPageMixin, PhoneFormFieldsMixin, BoardAdminMixin, LargeTableAdminMixin,
+    OwnedRecordsMixin, SendWhatsAppMixin, SpreadsheetAdminMixin, SimpleHistoryAdmin,
+    ImportExportModelAdmin,
 ):
     visible = staticmethod(visible_opportunities)
     list_display = [
@@ -103,6 +106,9 @@ class OpportunityAdmin(
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [PaymentInline, StageChangeInline]
+    # The deal's head (stepper, Won/Lost, payments) and its sections, one
+    # column on a phone: crm/admin/deal_page.py.
+    change_form_template = "admin/crm/opportunity/change_form.html"
     resource_classes = [OpportunityResource]
     actions = [send_whatsapp]
 

@@ -11,8 +11,13 @@ from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 
+from crm.admin.widgets import PhoneFormFieldsMixin
 from crm.formatting import format_rupiah
-from crm.models import Payment, check_payments_together, record_payment
+from crm.models import Payment, Status, check_payments_together, outstanding, record_payment
+
+# The deal page's query that shows a new, empty payment row ready to fill
+# (its "Record payment" button): one tap, and no script needed.
+RECORD_PAYMENT_PARAM = "record_payment"
 
 
 class FormTokenField(forms.CharField):
@@ -67,13 +72,22 @@ class PaymentFormSet(forms.BaseInlineFormSet):
         )
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(PhoneFormFieldsMixin, admin.TabularInline):
     model = Payment
     form = PaymentForm
     formset = PaymentFormSet
-    fields = ["paid_on", "amount", "method", "note", "recorded_by", "form_token"]
+    # The amount first: it is what is typed; the date is today's already.
+    fields = ["amount", "paid_on", "method", "note", "recorded_by", "form_token"]
     readonly_fields = ["recorded_by"]
     extra = 0
+
+    def get_extra(self, request, obj=None, **kwargs):
+        if (
+            obj is not None and RECORD_PAYMENT_PARAM in request.GET
+            and obj.status == Status.WON and outstanding(obj) > 0
+        ):
+            return 1
+        return self.extra
 
 
 def already_recorded_message(payment):

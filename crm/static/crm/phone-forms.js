@@ -1,1 +1,80 @@
-// phone-forms
+/* Change forms on a phone (issue 19), plain JavaScript:
+   - amounts in Rupiah get their thousands dots while typed (Rp 1.260.000);
+     the server reads them with or without (crm/admin/widgets.py);
+   - the deal page's "Record payment" row gets the focus on its amount;
+   - the lost reason's sheet focuses its field and closes on Escape. */
+(function () {
+    "use strict";
+
+    function groupDigits(digits) {
+        return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+    }
+
+    function formatRupiah(input) {
+        const before = input.value;
+        const caret = input.selectionStart === null ? before.length : input.selectionStart;
+        const digitsBeforeCaret = before.slice(0, caret).replace(/\D/g, "").length;
+        const digits = before.replace(/\D/g, "").replace(/^0+(?=\d)/, "");
+        const after = digits ? "Rp " + groupDigits(digits) : "";
+        if (after === before) return;
+        input.value = after;
+        // Keep the caret after the same digit it followed.
+        let position = after.length;
+        if (digitsBeforeCaret === 0) {
+            position = after ? 3 : 0;
+        } else {
+            let seen = 0;
+            for (let i = 0; i < after.length; i += 1) {
+                if (/\d/.test(after[i])) seen += 1;
+                if (seen === digitsBeforeCaret) { position = i + 1; break; }
+            }
+        }
+        if (document.activeElement === input) input.setSelectionRange(position, position);
+    }
+
+    document.addEventListener("input", function (event) {
+        const input = event.target;
+        if (input instanceof HTMLInputElement && input.hasAttribute("data-rupiah")) {
+            formatRupiah(input);
+        }
+    });
+
+    function focusNewPayment() {
+        if (!/[?&]record_payment=/.test(window.location.search)) return;
+        const rows = document.querySelectorAll(
+            "#payments-group tr.form-row:not(.has_original):not(.empty-form)"
+        );
+        const row = rows[rows.length - 1];
+        const amount = row && row.querySelector("input[data-rupiah]");
+        if (!amount) return;
+        if (!row.querySelector(".errorlist")) amount.focus({ preventScroll: true });
+        row.scrollIntoView({ block: "center" });
+    }
+
+    function wireSheets() {
+        document.querySelectorAll("details.crm-sheet").forEach(function (sheet) {
+            sheet.addEventListener("toggle", function () {
+                if (!sheet.open) return;
+                const field = sheet.querySelector("input:not([type=hidden])");
+                if (field) field.focus();
+            });
+            sheet.addEventListener("keydown", function (event) {
+                if (event.key === "Escape" && sheet.open) {
+                    sheet.open = false;
+                    sheet.querySelector("summary").focus();
+                }
+            });
+        });
+    }
+
+    function ready() {
+        focusNewPayment();
+        wireSheets();
+    }
+
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", ready);
+    } else {
+        ready();
+    }
+})();
