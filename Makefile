@@ -13,7 +13,7 @@ ifneq (,$(filter mysql%,$(DATABASE_URL)))
 REQUIREMENTS_DB := requirements-mysql.txt
 endif
 
-.PHONY: run serve test prod-check bench lint messages clean-db backup restore screenshots
+.PHONY: run serve test prod-check bench lint messages clean-db backup restore screenshots audit
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,18 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/load.py
 	$(PY) bench/whatsapp.py
 	$(PY) bench/security.py
+
+# The phone audit (bench/README.md, "Phone audit"): Lighthouse 12.2.3 (npm,
+# installed once into the git-ignored bench/.lighthouse/) with Debian's
+# Chromium on the dashboard, customer list, a deal page and the board, and a
+# first visit on emulated fast 3G; prints each goal met / NOT met and writes
+# bench/results/audit.json.
+LIGHTHOUSE_VERSION := 12.2.3
+bench/.lighthouse/node_modules/lighthouse/package.json:
+	npm install --prefix bench/.lighthouse --no-audit --no-fund -E lighthouse@$(LIGHTHOUSE_VERSION)
+
+audit: $(INSTALLED) bench/.lighthouse/node_modules/lighthouse/package.json
+	$(PY) bench/audit.py $(AUDIT_ARGS)
 
 # The README's screenshots (docs/screenshots/), from the demo data in a throwaway
 # SQLite database served on a free port; needs Chromium at /usr/bin/chromium.

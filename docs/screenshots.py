@@ -2,10 +2,11 @@
 
 Seeds the demo data into a throwaway SQLite database, serves it with Django's
 development server on a free port, logs in as the demo user and saves PNGs of
-the dashboard, the customer list, an import preview, the WhatsApp
-confirmation page and the pipeline board, at the desktop and the phone size
-of the browser tests, into docs/screenshots/ (NAME-desktop.png, NAME-phone.png).
-Nothing is sent: the WhatsApp page is shown before "Send".
+the dashboard, the pipeline board, the customer list, a deal, the won deals,
+an import preview and the WhatsApp confirmation page, at the phone size of the
+browser tests first (360x740: our users hold a phone) and then at the desktop
+size, into docs/screenshots/ (NAME-phone.png, NAME-desktop.png). Nothing is
+sent: the WhatsApp page is shown before "Send".
 """
 
 import os
@@ -78,13 +79,14 @@ def go(page, base_url, path):
         raise SystemExit(f"{path} answered {response.status}")
 
 
-def take_screenshots(base_url, known_customer):
+def take_screenshots(base_url, known_customer, deal):
     from playwright.sync_api import sync_playwright
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for device, options in VIEWPORTS.items():
+        for device in ("phone", "desktop"):
+            options = VIEWPORTS[device]
             context = browser.new_context(**options)
             page = context.new_page()
             go(page, base_url, "/admin/login/")
@@ -99,6 +101,8 @@ def take_screenshots(base_url, known_customer):
             shoot(page, "board", device)
             go(page, base_url, "/admin/crm/customer/")
             shoot(page, "customers", device)
+            go(page, base_url, f"/admin/crm/opportunity/{deal}/change/")
+            shoot(page, "deal", device)
             go(page, base_url, "/admin/crm/opportunity/?status__exact=won")
             shoot(page, "orders", device)
 
@@ -113,13 +117,20 @@ def take_screenshots(base_url, known_customer):
             page.locator(".crm-import-totals").evaluate("element => element.scrollIntoView()")
             shoot(page, "import-preview", device)
 
+            # Three customers ticked and the list's WhatsApp action sent, as the
+            # list's form sends it, whatever its buttons look like at this size.
             go(page, base_url, "/admin/crm/customer/")
-            for box in page.locator("#result_list input.action-select").all()[:3]:
-                box.check()
-            page.locator("select[name=action] + .select2-container").click()
-            page.get_by_role("option", name="Kirim WhatsApp", exact=True).click()
             with page.expect_navigation():
-                page.locator(".actions button[name=index]").click()
+                page.evaluate("""() => {
+                    const form = document.querySelector("#changelist-form");
+                    [...form.querySelectorAll("input.action-select")].slice(0, 3)
+                        .forEach((box) => { box.checked = true; });
+                    form.querySelector("select[name=action]").value = "send_whatsapp";
+                    const index = document.createElement("input");
+                    Object.assign(index, {type: "hidden", name: "index", value: "0"});
+                    form.append(index);
+                    form.submit();
+                }""")
             page.locator("select[name=template]").select_option(label="Penawaran produk")
             with page.expect_navigation():
                 page.get_by_role("button", name="Pratinjau").click()
@@ -150,6 +161,12 @@ def main():
              ".order_by('pk').first(); print(c.name); print(c.phone)"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout.splitlines()
+        deal = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c",
+             "from crm.models import Opportunity; print(Opportunity.objects"
+             ".filter(status='won').order_by('pk').first().pk)"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout.split()[-1]
 
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -159,7 +176,7 @@ def main():
         )
         try:
             wait_until_up(base_url + "/admin/login/")
-            take_screenshots(base_url, known[-2:])
+            take_screenshots(base_url, known[-2:], deal)
         finally:
             server.terminate()
             server.wait(timeout=10)

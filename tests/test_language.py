@@ -195,10 +195,9 @@ def foreign_words(html, language):
 # --- The walk ---------------------------------------------------------------
 
 
-@pytest.fixture
-def records(db, django_user_model):
+def make_records(user_model):
     """An owner and one record of every kind a page needs, all with made-up names."""
-    owner = django_user_model.objects.create_user(
+    owner = user_model.objects.create_user(
         MADE_UP["owner"], password="zq-8812-xv", is_staff=True)
     owner.groups.add(Group.objects.get(name=OWNER))
     template = MessageTemplate.objects.create(name=MADE_UP["template"], text="Zorb {nama}")
@@ -220,7 +219,13 @@ def records(db, django_user_model):
     return owner
 
 
+@pytest.fixture
+def records(db, django_user_model):
+    return make_records(django_user_model)
+
+
 def pages_of_the_menu(owner):
+    """{url: what} of every page the owner reaches from the menu (check_pages's walk)."""
     request = RequestFactory().get("/admin/")
     request.user = owner
     pages, not_opened = CheckPages().pages(request)
