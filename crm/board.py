@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import prefetch_related_objects
+from django.db.models import Count, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html_join
@@ -37,6 +37,9 @@ class Column:
     label: str
     cards: list
     has_more: bool
+    # Every opportunity of the stage (not only the cards shown) and their amount.
+    count: int = 0
+    total: int = 0
 
     @property
     def colour(self):
@@ -58,12 +61,13 @@ def board_columns(opportunities, per_column=None, now=None):
 
     Each column reads the newest rows of its stage from the (stage,
     stage_changed_at) index; then one query each for the cards' customers
-    and owners.
+    and owners; the columns' counts and totals in one GROUP BY query.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     per_column = per_column or CARDS_PER_COLUMN
     rows_by_stage = _newest_rows_per_stage(opportunities, per_column + 1)
+    totals = column_totals(opportunities)
     columns, shown = [], []
     for stage, label in Stage.choices:
         rows = rows_by_stage.get(stage, [])
@@ -77,10 +81,22 @@ def board_columns(opportunities, per_column=None, now=None):
                     Card(o, (now - o.stage_changed_at).days, _overdue(o, today)) for o in cards
                 ],
                 has_more=len(rows) > per_column,
+                count=totals.get(stage, (0, 0))[0],
+                total=totals.get(stage, (0, 0))[1],
             )
         )
     prefetch_related_objects(shown, "customer", "owner")
     return columns
+
+
+def column_totals(opportunities):
+    """{stage: (number of opportunities, their total amount)}, in one query."""
+    rows = (
+        opportunities.order_by()
+        .values("stage")
+        .annotate(count=Count("pk"), total=Sum("amount", default=0))
+    )
+    return {row["stage"]: (row["count"], row["total"] or 0) for row in rows}
 
 
 def _overdue(opportunity, today):

@@ -255,14 +255,15 @@ def test_an_empty_dashboard_shows_a_dash(admin_client, now):
 def test_the_period_switch_changes_the_figures(admin_client, november):
     html = admin_client.get(reverse("admin:index"), {"period": "all_time"}).content.decode()
     assert 'data-figure="closing-rate">33,3%</div>' in html  # 3 won of 9
-    # An unknown period falls back to this month instead of failing.
+    # An unknown period falls back to the default (the last 30 days: all of
+    # November's deals here) instead of failing.
     html = admin_client.get(reverse("admin:index"), {"period": "x"}).content.decode()
     assert 'data-figure="closing-rate">37,5%</div>' in html
 
 
 def test_each_figure_links_to_the_rows_behind_it(admin_client, november):
-    context = admin_client.get(reverse("admin:index")).context
-    html = admin_client.get(reverse("admin:index")).content.decode()
+    context = admin_client.get(reverse("admin:index"), {"period": "this_month"}).context
+    html = admin_client.get(reverse("admin:index"), {"period": "this_month"}).content.decode()
     base = reverse("admin:crm_opportunity_changelist")
     start = "2026-11-01T00%3A00%3A00%2B07%3A00"
     assert f'href="{base}?created_at__gte={start}"' in html

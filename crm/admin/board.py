@@ -79,7 +79,11 @@ class BoardAdminMixin:
                 opportunity, stage, by=request.user, lost_reason=form.cleaned_data["lost_reason"]
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            # The card stays where it was; the message says which one and why.
+            messages.error(request, gettext("“%(title)s” was not moved: %(reason)s") % {
+                "title": opportunity.title, "reason": " ".join(error.messages),
+            })
+            return redirect(f"{self._board_return_url(request)}#card-{opportunity.pk}")
         else:
             messages.success(request, gettext("“%(title)s” is now in %(stage)s.") % {
                 "title": opportunity.title, "stage": Stage(stage).label,
