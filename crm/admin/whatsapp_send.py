@@ -4,6 +4,11 @@ lists' bulk action, and what the user is told after.
 
 Thin: the page collects a text and calls crm.whatsapp.outbox, which owns the
 rules (who is skipped and why, queueing); crm.whatsapp.sender sends.
+
+Each template's preview is on the page from the start, with its own Send
+token (see _preview_token), so picking a template shows its preview and Send
+is the next tap; a token that does not match the text posted sends nothing
+and shows the preview again.
 """
 
 import secrets
@@ -15,7 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -23,13 +28,16 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import MessageTemplate
 from crm.sites import SEND_PERMISSION
 from crm.whatsapp import outbox
-from crm.whatsapp.templates import check_placeholders
+from crm.whatsapp.templates import check_placeholders, render
+
+# The templates offered with their previews on the send page.
+TEMPLATES_SHOWN = 30
 
 
 class SendWhatsAppForm(forms.Form):
     template = forms.ModelChoiceField(
         MessageTemplate.objects.all(), required=False, label=_("Template"),
-        help_text=_("Pick a template and press Preview, or write the text below."),
+        help_text=_("Pick a template to see its preview, or write the text below."),
         widget=forms.Select(attrs={"class": "form-control"}),
     )
     text = forms.CharField(
@@ -68,11 +76,16 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
     for_opportunities = opportunities is not None
     posted = "text" in request.POST or "template" in request.POST
     form = SendWhatsAppForm(request.POST if posted else None, for_opportunities=for_opportunities,
-                            initial={"request_token": secrets.token_urlsafe(24)})
+                            initial={"request_token": _page_token(request)})
     plan = None
+    changed_after_preview = False
     if form.is_bound and form.is_valid():
         text = form.cleaned_data["text"]
-        if "confirm" in request.POST:
+        token = form.cleaned_data["request_token"]
+        # A token that is not this text's (edited after its preview, or never
+        # previewed) sends nothing: the page shows what would be sent.
+        changed_after_preview = bool(token) and not _token_matches(token, text)
+        if "confirm" in request.POST and not changed_after_preview:
             batch = outbox.queue_messages(
                 text, by=request.user, customers=customers, opportunities=opportunities,
                 template=form.cleaned_data["template"],
@@ -98,6 +111,10 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
     if plan is None:
         plan = outbox.plan_messages("", customers=customers, opportunities=opportunities)
     context = {
+        "changed_after_preview": changed_after_preview and "confirm" in request.POST,
+        "template_choices": _template_choices(
+            plan, form["request_token"].value() or "", for_opportunities
+        ),
         **model_admin.admin_site.each_context(request),
         "title": gettext("Send WhatsApp"),
         "opts": model_admin.model._meta,
@@ -115,13 +132,62 @@ def send_whatsapp_page(model_admin, request, *, customers=None, opportunities=No
     return TemplateResponse(request, "admin/crm/send_whatsapp.html", context)
 
 
+def _page_token(request):
+    """The first token of a send page, the base of its previews' tokens.
+
+    The page a list's action opens comes from the list's form; posted again
+    (Back after sending, which reloads it) it gets the same token, so its
+    previews' Send is the same send. The list's form carries a CSRF token
+    masked anew each time the list is shown: a new list, a new send.
+    """
+    csrf = request.POST.get("csrfmiddlewaretoken", "")
+    if not csrf:
+        return secrets.token_urlsafe(18)
+    page = "\n".join([
+        csrf, request.path, request.POST.get("action", ""), request.POST.get("select_across", ""),
+        *request.POST.getlist(ACTION_CHECKBOX_NAME),
+    ])
+    return salted_hmac("crm.whatsapp.page", page).hexdigest()[:24]
+
+
 def _preview_token(posted_token, text):
-    """The Send token of a preview: the same for the same page posted again
-    (Back after sending makes the browser post the Preview again), new for a
-    new page or a changed text, which is a new send."""
-    if not posted_token:
-        return secrets.token_urlsafe(24)
-    return salted_hmac("crm.whatsapp.preview", f"{posted_token}\n{text}").hexdigest()[:32]
+    """The Send token of a preview, ``<page token>.<signature of the text>``:
+    the same for the same page posted again (Back after sending makes the
+    browser post the Preview again), new for a new page or a changed text,
+    which is a new send. _token_matches() checks it against the text sent."""
+    base = (posted_token or "").split(".")[0] or secrets.token_urlsafe(18)
+    return f"{base}.{_text_signature(base, text)}"
+
+
+def _text_signature(base, text):
+    return salted_hmac("crm.whatsapp.preview", f"{base}\n{text}").hexdigest()[:32]
+
+
+def _token_matches(token, text):
+    """Whether ``token`` is the Send token of a preview of ``text``."""
+    base, dot, signature = token.partition(".")
+    return bool(dot) and constant_time_compare(signature, _text_signature(base, text))
+
+
+def _template_choices(plan, page_token, for_opportunities):
+    """Each template with the preview of its text for the first recipients and
+    the Send token of that preview: picked on the page, a template shows its
+    preview at once and can be sent with the next tap."""
+    choices = []
+    for template in MessageTemplate.objects.order_by("name")[:TEMPLATES_SHOWN]:
+        try:
+            check_placeholders(template.text, for_opportunities=for_opportunities)
+        except ValidationError:
+            continue  # a deal's placeholders in a send to customers: not offered
+        choices.append({
+            "template": template,
+            "token": _preview_token(page_token, template.text),
+            "previews": [
+                (p.customer, p.opportunity, render(template.text, p.customer, p.opportunity))
+                for p in plan.previews
+            ],
+        })
+    return choices
 
 
 def _repeated_message(batch):
