@@ -226,3 +226,53 @@ def test_a_card_whose_next_step_is_overdue_says_so(admin_client, make_opportunit
     html = admin_client.get(BOARD).content.decode()
     card = html.split(f'data-opportunity="{late.pk}"')[1].split("</article>")[0]
     assert "data-overdue" in card and html.count("data-overdue") == 1
+
+
+def test_each_column_shows_its_count_and_total_from_one_query(
+    admin_client, make_opportunity, monkeypatch
+):
+    monkeypatch.setattr(board, "CARDS_PER_COLUMN", 2)
+    for amount in (100_000, 250_000, 1_000_000):
+        make_opportunity(stage=Stage.PROPOSAL, amount=amount)
+    make_opportunity(stage=Stage.WON, amount=1_260_000)
+    columns = {c.stage: c for c in admin_client.get(BOARD).context["columns"]}
+    # Every deal of the stage counts, not only the two cards shown.
+    assert (columns["proposal"].count, columns["proposal"].total) == (3, 1_350_000)
+    assert (columns["won"].count, columns["won"].total) == (1, 1_260_000)
+    assert (columns["lost"].count, columns["lost"].total) == (0, 0)
+    html = admin_client.get(BOARD).content.decode()
+    assert "Rp 1.350.000" in html and "Rp 1.260.000" in html
+    with CaptureQueriesContext(connection) as queries:
+        board.column_totals(Opportunity.objects.all())
+    assert len(queries) == 1
+
+
+def test_a_salespersons_column_totals_count_only_their_deals(
+    client, make_staff, make_opportunity
+):
+    from crm.roles import SALES
+
+    sari = make_staff("sari", SALES)
+    make_opportunity(stage=Stage.PROSPECT, amount=500_000, owner=sari)
+    make_opportunity(stage=Stage.PROSPECT, amount=900_000)
+    client.force_login(sari)
+    columns = {c.stage: c for c in client.get(BOARD).context["columns"]}
+    assert (columns["prospect"].count, columns["prospect"].total) == (1, 500_000)
+
+
+def test_a_refused_move_keeps_the_card_and_names_it(admin_client, make_opportunity):
+    opportunity = make_opportunity(title="Batik seragam 40", stage=Stage.PROPOSAL)
+    response = admin_client.post(
+        MOVE, {"opportunity": opportunity.pk, "stage": "lost", "lost_reason": ""}
+    )
+    # Back on the board, at the card that did not move.
+    assert response["Location"] == f"{BOARD}#card-{opportunity.pk}"
+    opportunity.refresh_from_db()
+    assert opportunity.stage == Stage.PROPOSAL
+    page = admin_client.get(BOARD)
+    messages = [str(m) for m in page.context["messages"]]
+    assert len(messages) == 1
+    assert "Batik seragam 40" in messages[0]
+    assert "Tuliskan alasan peluang ini batal." in messages[0]
+    assert cards_by_stage(page)["proposal"] == ["Batik seragam 40"]
+    assert f'id="card-{opportunity.pk}"' in page.content.decode()

@@ -1,0 +1,106 @@
+"""The shell of every admin page: templates/admin/base.html, crm/shell_views.py,
+crm/templatetags/crm_shell.py."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from crm.roles import OWNER, SALES
+
+pytestmark = pytest.mark.django_db
+
+
+def bottom_bar(html):
+    bar = re.search(r'<nav class="crm-bottom-bar".*?</nav>', html, re.S)
+    return bar.group() if bar else ""
+
+
+def test_the_bottom_bar_has_the_five_pages_and_marks_the_current_one(owner_client):
+    html = owner_client.get(reverse("admin:crm_opportunity_board")).content.decode()
+    bar = bottom_bar(html)
+    hrefs = re.findall(r'<a href="([^"]+)"', bar)
+    assert hrefs == [
+        reverse("admin:index"),
+        reverse("admin:crm_customer_changelist"),
+        reverse("admin:crm_opportunity_changelist"),
+        reverse("admin:crm_opportunity_board"),
+        reverse("admin:crm_message_changelist"),
+    ]
+    # The board, not the opportunity list its address starts with.
+    assert re.findall(r'<a href="([^"]+)" aria-current="page"', bar) == [
+        reverse("admin:crm_opportunity_board")
+    ]
+
+
+def test_the_bottom_bar_shows_only_what_the_user_may_see(client, make_staff):
+    clerk = make_staff("clerk")
+    client.force_login(clerk)
+    bar = bottom_bar(client.get(reverse("admin:index")).content.decode())
+    assert re.findall(r'<a href="([^"]+)"', bar) == [reverse("admin:index")]
+
+
+def test_technical_pages_are_under_settings_for_the_owner_only(client, make_staff):
+    client.force_login(make_staff("pemilik", OWNER))
+    html = client.get(reverse("admin:index")).content.decode()
+    settings_menu = re.search(r'crm-settings-menu.*?</ul>', html, re.S).group()
+    for url in ("admin:auth_user_changelist", "admin:auth_group_changelist",
+                "admin:axes_accessattempt_changelist"):
+        assert reverse(url) in settings_menu
+    client.force_login(make_staff("sari", SALES))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "crm-settings-menu" not in html
+    assert reverse("admin:auth_group_changelist") not in html
+
+
+def test_every_page_has_one_h1_a_skip_link_to_its_main_and_no_theme_credits(owner_client):
+    for url in (reverse("admin:index"), reverse("admin:crm_customer_changelist"),
+                reverse("admin:crm_opportunity_board"), reverse("admin:search")):
+        html = owner_client.get(url).content.decode()
+        assert len(re.findall(r"<h1[ >]", html)) == 1, url
+        assert 'href="#content-start"' in html and 'id="content-start"' in html
+        assert "Jazzmin" not in html and "AdminLTELogo" not in html
+        # One search box in the header.
+        assert html.count('role="search"') >= 1
+        assert html.count(f'action="{reverse("admin:search")}"') == 1
+
+
+def test_the_business_name_and_logo_are_a_setting(owner_client, settings):
+    settings.JAZZMIN_SETTINGS = {
+        **settings.JAZZMIN_SETTINGS, "site_brand": "Kripik Bu Sari",
+        "site_logo": "crm/icons/icon-192.png",
+    }
+    html = owner_client.get(reverse("admin:index")).content.decode()
+    assert "Kripik Bu Sari" in html
+    assert "crm/icons/icon-192.png" in html
+
+
+def test_the_one_search_finds_customers_and_deals(owner_client, make_customer, make_opportunity):
+    heru = make_customer(name="Heru Santoso", business_name="Kripik Heru")
+    make_opportunity(title="Seragam batik 40 stel", customer=heru)
+    make_customer(name="Siti Rahayu")
+    response = owner_client.get(reverse("admin:search"), {"q": "heru"})
+    sections = {s["model"]: s for s in response.context["sections"]}
+    assert [c.name for c in sections["customer"]["rows"]] == ["Heru Santoso"]
+    assert [o.title for o in sections["opportunity"]["rows"]] == ["Seragam batik 40 stel"]
+    assert sections["customer"]["list_url"].endswith("?q=heru")
+
+
+def test_the_one_search_finds_only_what_a_salesperson_may_see(
+    client, make_staff, make_customer, make_opportunity
+):
+    sari = make_staff("sari", SALES)
+    mine = make_customer(name="Heru Santoso", owner=sari)
+    make_opportunity(title="Heru seragam", customer=mine, owner=sari)
+    make_customer(name="Heru Wibowo")
+    make_opportunity(title="Heru kripik")
+    client.force_login(sari)
+    response = client.get(reverse("admin:search"), {"q": "heru"})
+    sections = {s["model"]: s for s in response.context["sections"]}
+    assert [c.name for c in sections["customer"]["rows"]] == ["Heru Santoso"]
+    assert [o.title for o in sections["opportunity"]["rows"]] == ["Heru seragam"]
+
+
+def test_the_search_needs_a_login(client):
+    response = client.get(reverse("admin:search"), {"q": "heru"})
+    assert response.status_code == 302
