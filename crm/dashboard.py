@@ -12,7 +12,7 @@ Definitions (also in README.md and on the dashboard's tooltips):
 Every figure is computed by the database; Python only adds up the few rows
 of the GROUP BY results (one per owner and stage). Five queries in all,
 whatever the number of opportunities. The whole pipeline's figures read the
-daily rollups (crm/rollups.py), which tests hold equal to the live figures;
+daily rollups (crm/models/rollups.py), which tests hold equal to the live figures;
 a subset's figures (one salesperson's) are computed from the opportunities.
 """
 
@@ -181,7 +181,7 @@ def _in_range(field_name, period, as_date=False):
 
 class RollupFigures:
     """The figures of every opportunity, or of one owner's, read from the
-    daily rollups (crm/rollups.py), which are kept per owner: a few thousand
+    daily rollups (crm/models/rollups.py), which are kept per owner: a few thousand
     rows whatever the number of deals."""
 
     def __init__(self, owner_id=None):

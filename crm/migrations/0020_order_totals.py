@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def build_rollups(apps, schema_editor):
     # Every dashboard rollup, built from the opportunities as they are now.
-    # This calls the current code (crm/rollups.py), which reads the current
+    # This calls the current code (crm/models/rollups.py), which reads the current
     # opportunity fields: if a later change adds a field the rollups need,
     # move this step to that change's migration and make this one a no-op.
     from crm.models import rollups

@@ -22,7 +22,7 @@ CUSTOMER_PLACEHOLDERS = {
 OPPORTUNITY_PLACEHOLDERS = {
     "judul": "title", "title": "title",
     "nilai": "amount", "amount": "amount",
-    # Orders (crm/orders.py): what is left to pay, by when, what was paid in
+    # Orders (crm/models/orders.py): what is left to pay, by when, what was paid in
     # all, and this payment (in a receipt; elsewhere the order's latest one).
     "sisa": "outstanding", "outstanding": "outstanding",
     "jatuh_tempo": "due_date", "due_date": "due_date",

@@ -190,7 +190,7 @@ python3 "$here/journey.py" web "http://127.0.0.1:$PORT" "$HOST_NAME" owner "$pas
 
 message_status=""
 for _ in $(seq 60); do
-  message_status="$(shell "from crm.whatsapp.models import Message
+  message_status="$(shell "from crm.models import Message
 print(Message.objects.get(customer_id=$customer_id).status)" | tail -1)"
   [ "$message_status" = sent ] || [ "$message_status" = delivered ] && break
   sleep 2
@@ -218,7 +218,7 @@ Customer.objects.create(name='Added after the backup', phone='0813-0000-000$1')"
 }
 check_restored() {
   restored="$(shell "from crm.models import Customer
-from crm.whatsapp.models import Message
+from crm.models import Message
 print(list(Customer.objects.values_list('name', flat=True)), Message.objects.get().status)" | tail -1)"
   [ "$restored" = "['Bu Sari'] $message_status" ] || die "after the restore: $restored"
   step "restored: $restored"
