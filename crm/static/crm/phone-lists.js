@@ -89,7 +89,23 @@
     update();
   }
 
+  function wireFilters() {
+    // The "Saring" panel closes on a tap outside it, or on Escape.
+    const filters = document.querySelector("details.crm-filters");
+    if (!filters) return;
+    document.addEventListener("click", (event) => {
+      if (filters.open && !filters.contains(event.target)) filters.open = false;
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && filters.open) {
+        filters.open = false;
+        filters.querySelector("summary").focus();
+      }
+    });
+  }
+
   function start() {
+    wireFilters();
     const table = document.getElementById("result_list");
     if (!table || !table.tBodies.length) return;
     prepareCards(table);
