@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
@@ -64,8 +63,10 @@ class DealPageMixin:
 
     def get_urls(self):
         return [
+            # An id, not Django's <path:object_id>: that would also take the
+            # board's own "board/move/".
             path(
-                "<path:object_id>/move/",
+                "<int:object_id>/move/",
                 self.admin_site.admin_view(require_POST(self.deal_move_view)),
                 name="crm_opportunity_move",
             ),
@@ -74,7 +75,7 @@ class DealPageMixin:
 
     def deal_move_view(self, request, object_id):
         # get_object refuses another salesperson's deal (403), as the change page does.
-        opportunity = self.get_object(request, unquote(object_id))
+        opportunity = self.get_object(request, str(object_id))
         if opportunity is None:
             raise Http404
         if not self.has_change_permission(request, opportunity):
