@@ -136,6 +136,7 @@ class DealPageMixin:
                 and request.user.has_perm("crm.add_payment")
                 and self.has_change_permission(request, opportunity)
             ),
-            "record_payment_url": f"?{RECORD_PAYMENT_PARAM}=1#payments-group",
+            # No #fragment: the browser's jump to it took the focus off the new amount.
+            "record_payment_url": f"?{RECORD_PAYMENT_PARAM}=1",
             "recording_payment": RECORD_PAYMENT_PARAM in request.GET,
         }
