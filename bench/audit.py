@@ -189,8 +189,17 @@ def session_cookie(playwright, base_url):
 # --- Lighthouse ---------------------------------------------------------------
 
 
-def run_lighthouse(url, cookie, folder):
-    """{category: score 0-100} or {"error": why}."""
+def run_lighthouse(url, cookie, folder, tries=2):
+    """{category: score 0-100} or {"error": why}; tried again after a runtime
+    error (Lighthouse's trace sometimes misses the page load on a busy machine)."""
+    for _try in range(tries):
+        scores = _run_lighthouse(url, cookie, folder)
+        if "error" not in scores:
+            break
+    return scores
+
+
+def _run_lighthouse(url, cookie, folder):
     cli = lighthouse_cli()
     if cli is None:
         return {"error": f"Lighthouse is not installed in {LIGHTHOUSE_DIR}"}
@@ -219,12 +228,17 @@ def run_lighthouse(url, cookie, folder):
         scores[name] = None if score is None else round(score * 100)
     failed = {}
     for name in ("accessibility", "best-practices"):
-        refs = report["categories"][name]["auditRefs"]
-        failed[name] = sorted(
-            ref["id"] for ref in refs
-            if ref.get("weight") and (report["audits"][ref["id"]].get("score") or 0) < 1
-            and report["audits"][ref["id"]].get("scoreDisplayMode") == "binary"
-        )
+        for ref in report["categories"][name]["auditRefs"]:
+            audit = report["audits"][ref["id"]]
+            if not ref.get("weight") or audit.get("scoreDisplayMode") != "binary":
+                continue
+            if (audit.get("score") or 0) < 1:
+                items = (audit.get("details") or {}).get("items") or []
+                failed[ref["id"]] = [
+                    (item.get("node") or {}).get("selector") or item.get("description")
+                    or item.get("source", {}).get("url") or str(item)[:120]
+                    for item in items[:8]
+                ]
     scores["failed audits"] = failed
     scores["final url"] = report.get("finalDisplayedUrl") or report.get("finalUrl")
     metrics = report["audits"]
@@ -360,6 +374,7 @@ def print_table(rows, network):
     width = max(len(goal) for _page, goal, _figure, _met in rows) if rows else 10
     print(f"\n{'page':<10} {'goal':<{width}} {'measured':>14}  verdict")
     for page, goal, figure, met in rows:
+        figure = figure if len(figure) <= 14 else figure[:13] + "…"
         print(f"{page:<10} {goal:<{width}} {figure:>14}  {'met' if met else 'NOT met'}")
     for name, visit in network.items():
         if "repeat" in visit:

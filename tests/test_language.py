@@ -214,6 +214,14 @@ def make_records(user_model):
     deal.move_to_stage("negotiation", by=owner)
     deal.move_to_stage("won", by=owner)
     Payment.objects.create(opportunity=deal, amount=260_000, recorded_by=owner)
+    # A deal in each other stage: every stage's badge and board column is shown.
+    for number, stage in enumerate(["prospect", "contacted", "proposal", "negotiation"]):
+        Opportunity.objects.create(
+            customer=customer, title=f"Xylotek {number + 10}", amount=90_000, stage=stage,
+            owner=owner)
+    other = Opportunity.objects.create(
+        customer=customer, title="Xylotek 20", amount=90_000, owner=owner)
+    other.move_to_stage("lost", by=owner, lost_reason="Qwazzle")
     client = Client(raise_request_exception=False)
     CheckPages().make_records(owner, client)
     # make_records's deleted customer is called "Page check": made up here too.
