@@ -9,7 +9,10 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Registers the deployment checks (manage.py check --deploy), and
         # connects what follows the tables' changes: the dashboard's rollups,
-        # the WhatsApp notifications, the stage history.
+        # the WhatsApp notifications, the stage history. The sending task
+        # registers itself with crm.whatsapp.wake, through which the modules
+        # beneath it start sending.
         from crm import checks, subscribers  # noqa: F401
+        from crm.whatsapp import tasks  # noqa: F401
 
         subscribers.connect()
