@@ -48,7 +48,10 @@
         const amount = row && row.querySelector("input[data-rupiah]");
         if (!amount) return;
         if (!row.querySelector(".errorlist")) amount.focus({ preventScroll: true });
-        row.scrollIntoView({ block: "center" });
+        // After the page's own scripts have laid it out (select2, inlines).
+        const scroll = function () { amount.scrollIntoView({ block: "center" }); };
+        if (document.readyState === "complete") scroll();
+        else window.addEventListener("load", scroll);
     }
 
     function wireSheets() {
