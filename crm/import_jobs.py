@@ -27,7 +27,6 @@ from import_export.tmp_storages import CacheStorage
 
 from crm.import_preview import summarize
 from crm.import_progress import ProgressWriter
-from crm.import_progress import progress as progress  # the admin's job page reads it here
 from crm.imports import revert_import
 from crm.models import ImportJob
 from crm.spreadsheets.refusals import SpreadsheetRefused

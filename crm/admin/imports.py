@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm import import_jobs
+from crm import import_jobs, import_progress
 from crm.admin.mixins import ReadOnlyAdminMixin
 from crm.imports import revert_import
 from crm.models import ImportJob, ImportRecord
@@ -131,11 +131,11 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": title % {"file": job.file_name or job.model_name},
             "job": job,
-            "progress": import_jobs.progress(job),
+            "progress": import_progress.progress(job),
             "progress_url": reverse("admin:crm_importrecord_job_progress", args=[job.pk]),
             "done_url": done_url,
             "opts": self.model._meta,
         })
 
     def import_job_progress_view(self, request, job_id):
-        return JsonResponse(import_jobs.progress(self.get_import_job(request, job_id)))
+        return JsonResponse(import_progress.progress(self.get_import_job(request, job_id)))

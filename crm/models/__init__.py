@@ -10,10 +10,10 @@ from crm.models.choices import (
     payment_status_for,
     status_for_stage,
 )
-from crm.models.customers import Customer, DeletedCustomer, refresh_search_text
+from crm.models.customers import Customer, DeletedCustomer
 from crm.models.fields import WhatsAppNumberField
 from crm.models.imports import ImportChange, ImportJob, ImportRecord
-from crm.models.opportunities import Opportunity, StageChange, search_text_of
+from crm.models.opportunities import Opportunity, StageChange
 from crm.models.orders import (
     Payment,
     check_payment,
@@ -41,6 +41,6 @@ __all__ = [
     "NotificationRule", "OrderTotal", "Opportunity", "Payment", "PaymentStatus",
     "ScheduledRun", "SendingState", "StaffProfile", "Stage", "StageChange", "Status",
     "WhatsAppNumberField", "WorkerHeartbeat", "check_payment", "check_payments_together",
-    "outstanding", "payment_status_for", "receivables", "record_payment", "refresh_search_text",
-    "search_text_of", "status_for_stage", "update_payment_status",
+    "outstanding", "payment_status_for", "receivables", "record_payment",
+     "status_for_stage", "update_payment_status",
 ]

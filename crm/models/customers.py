@@ -2,8 +2,6 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -92,7 +90,7 @@ class Customer(models.Model):
         if not adding and names != self._saved_names:
             # The customer's names and number are part of each opportunity's
             # search text.
-            refresh_search_text(self.opportunities.all())
+            self.opportunities.refresh_search_text()
         self._saved_names = names
 
     @classmethod
@@ -112,22 +110,3 @@ class DeletedCustomer(Customer.history.model):
         proxy = True
         verbose_name = _("deleted customer")
         verbose_name_plural = _("deleted customers")
-
-
-
-def refresh_search_text(opportunities):
-    """Recompute the search text of ``opportunities`` in the database, in one UPDATE."""
-    customer = Customer.objects.filter(pk=OuterRef("customer_id"))
-    opportunities.update(
-        search_text=Concat(
-            "title",
-            Value(" "),
-            Subquery(customer.values("name")[:1]),
-            Value(" "),
-            Subquery(customer.values("business_name")[:1]),
-            Value(" "),
-            Subquery(customer.values("phone")[:1]),
-            output_field=models.TextField(),
-        )
-    )
-

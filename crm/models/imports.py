@@ -73,7 +73,7 @@ class ImportJob(models.Model):
     """A large import or undo run by the task worker, with its progress.
 
     ``rows_done`` is written while the work's own transaction is still open,
-    by crm.import_jobs (on another connection, or beside an SQLite database).
+    by crm.import_progress (on another connection, or beside an SQLite database).
     """
 
     class Kind(models.TextChoices):

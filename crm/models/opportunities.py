@@ -26,13 +26,6 @@ from crm.models.events import Snapshot, opportunity_saved
 _NOT_LOADED = object()
 
 
-def search_text_of(title, customer):
-    """What an opportunity is found by: its title, its customer's names and
-    WhatsApp number (so a number prefix finds it through the same index)."""
-    parts = [title, customer.name, customer.business_name, customer.phone]
-    return " ".join(part for part in parts if part)
-
-
 
 class Opportunity(models.Model):
     """A sale being chased through the pipeline.
@@ -70,7 +63,8 @@ class Opportunity(models.Model):
     # Title and customer name and business, for one FULLTEXT index: searching
     # "customer matches OR title matches" across two tables uses no index
     # on MySQL (seconds at 3,000,000 rows). Kept in step by save() here and
-    # by Customer.save() / refresh_search_text().
+    # by Customer.save() / the queryset's refresh_search_text()
+    # (crm/largelists/search_text.py).
     search_text = models.TextField(blank=True, default="", editable=False)
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
     # Follow-up: what was promised next, and when.
@@ -192,7 +186,7 @@ class Opportunity(models.Model):
         self.payment_status = payment_status_for(self.amount, self.amount_paid)
         if kwargs.get("update_fields") is not None and "amount" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "payment_status"}
-        self.search_text = search_text_of(self.title, self.customer)
+        self.search_text = ScannableQuerySet.search_text_of(self.title, self.customer)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         if stage_changed and kwargs.get("update_fields") is not None:

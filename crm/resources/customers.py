@@ -17,7 +17,7 @@ from import_export.results import RowResult
 
 from crm.bulk_insert import insert_rows
 from crm.contacts import take_skip_reasons
-from crm.models import Customer, Opportunity, refresh_search_text
+from crm.models import Customer, Opportunity
 from crm.resources.base import SpreadsheetResource
 from crm.resources.widgets import ChoiceLabelWidget, EmailWidget, PhoneWidget, TextWidget
 
@@ -276,6 +276,6 @@ class CustomerResource(SpreadsheetResource):
         updated = [row.object_id for row in result.rows if row.object_id is not None
                    and row.import_type == RowResult.IMPORT_TYPE_UPDATE]
         for start in range(0, len(updated), 1000):
-            refresh_search_text(
-                Opportunity.objects.filter(customer_id__in=updated[start:start + 1000])
-            )
+            Opportunity.objects.filter(
+                customer_id__in=updated[start:start + 1000]
+            ).refresh_search_text()

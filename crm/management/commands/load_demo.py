@@ -16,7 +16,6 @@ from crm.models import (
     Stage,
     StageChange,
     Status,
-    refresh_search_text,
     rollups,
 )
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             call_command("loaddata", DEMO_FIXTURE, verbosity=0)
             # The fixture carries no search text; it is derived data.
-            refresh_search_text(Opportunity.objects.all())
+            Opportunity.objects.all().refresh_search_text()
             shift = self.days_since_newest_activity()
             if shift:
                 self.shift_dates(timedelta(days=shift))

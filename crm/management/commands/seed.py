@@ -10,7 +10,7 @@ from crm.demo_data import (
     make_random,
     stage_changes_for,
 )
-from crm.models import Customer, Opportunity, StageChange, refresh_search_text, rollups
+from crm.models import Customer, Opportunity, StageChange, rollups
 
 SALES_USERNAMES = ["sari", "budi", "dewi"]
 
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         if fulltext:
             with connection.cursor() as cursor:
                 cursor.execute("DROP INDEX opp_search_fulltext ON crm_opportunity")
-        refresh_search_text(Opportunity.objects.filter(search_text=""))
+        Opportunity.objects.filter(search_text="").refresh_search_text()
         if fulltext:
             with connection.cursor() as cursor:
                 cursor.execute(
