@@ -15,9 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 # The one dead-worker rule (DEAD_AFTER of silence): /healthz, the dashboard's
-# alert and the message log's all judge by it. worker_down is imported from
-# here by crm/whatsapp/outlook.py.
-from crm.models.workers import worker_down, worker_down_since  # noqa: F401
+# alert and the message log's all judge by it.
+from crm.models.workers import worker_down_since
 
 # Loading the migration graph takes tens of milliseconds: once a minute.
 MIGRATIONS_CHECK_SECONDS = 60

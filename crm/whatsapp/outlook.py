@@ -15,8 +15,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from crm.health import worker_down, worker_down_since
 from crm.models import Message, SendingState, WorkerHeartbeat
+from crm.models.workers import worker_down, worker_down_since
 from crm.whatsapp import gateway
 from crm.whatsapp.limits import Limits
 from crm.whatsapp.pauses import ALERT_STATE_KEY
