@@ -131,9 +131,15 @@ def take_screenshots(base_url, known_customer, deal):
                     form.append(index);
                     form.submit();
                 }""")
-            page.locator("select[name=template]").select_option(label="Penawaran produk")
-            with page.expect_navigation():
-                page.get_by_role("button", name="Pratinjau").click()
+            # Picking a template shows its preview and the Send button at once
+            # (older pages: a <select> and a Preview button).
+            choice = page.locator("label.crm-template-choice", has_text="Penawaran produk")
+            if choice.count():
+                choice.click()
+            else:
+                page.locator("select[name=template]").select_option(label="Penawaran produk")
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Pratinjau").click()
             shoot(page, "whatsapp", device)
             context.close()
         browser.close()
