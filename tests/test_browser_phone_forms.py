@@ -1,14 +1,16 @@
 """The deal and customer pages in a real browser, on a phone (360×740) and a
 desktop (1280×800): one-tap Won and Lost, a down payment recorded in a few
 taps, amounts typed with dots, the customer's buttons and timeline, thumb-
-sized save buttons, and no page wider than the phone (the checker in
-tests/browser.py measures every page as it loads)."""
+sized save buttons, no page wider than the phone (the checker in
+tests/browser.py measures every page as it loads), and no critical or serious
+axe-core violation (tests/axe.py)."""
 
 import pytest
 
 from crm.models import Message, Payment, PaymentStatus, Stage
 
 pytest.register_assert_rewrite("tests.browser")
+from tests.axe import assert_accessible  # noqa: E402
 from tests.browser import require_chromium  # noqa: E402
 
 require_chromium()
@@ -77,6 +79,7 @@ def test_losing_a_deal_asks_the_reason_in_a_sheet(ui, owner, deal):
     assert reason.is_visible()
     box = reason.bounding_box()
     assert box["height"] >= 44 and box["x"] + box["width"] <= page.viewport_size["width"]
+    assert_accessible(page)
     reason.fill("Harga terlalu tinggi")
     ui.click_and_load(page.locator(".crm-sheet-panel button[type=submit]"))
     deal.refresh_from_db()
@@ -103,6 +106,7 @@ def test_the_deal_page_fits_the_phone_with_thumb_sized_buttons(ui, owner, deal):
     for path in [deal_page(deal), deal_page(deal) + "?record_payment=1",
                  f"/admin/crm/opportunity/{deal.pk}/history/", "/admin/crm/opportunity/add/"]:
         assert ui.goto(path).status == 200
+        assert_accessible(page)
         for button in page.locator("input.crm-submit, .crm-tap").all():
             if button.is_visible():
                 assert button.bounding_box()["height"] >= 44, button.evaluate("b => b.outerHTML")
@@ -150,6 +154,7 @@ def test_the_customer_page_offers_chat_call_send_and_the_timeline(
     assert phone_input.get_attribute("type") == "tel"
     if not ui.phone:
         page.locator("#jazzy-tabs a[href$='-tab']").last.click()
+    assert_accessible(page)
     items = page.locator(".crm-timeline-item")
     assert items.first.inner_text().count("Batik sudah siap") == 1  # the newest first
     assert page.locator(".crm-timeline-payment").count() == 1

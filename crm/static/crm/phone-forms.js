@@ -2,7 +2,9 @@
    - amounts in Rupiah get their thousands dots while typed (Rp 1.260.000);
      the server reads them with or without (crm/admin/widgets.py);
    - the deal page's "Record payment" row gets the focus on its amount;
-   - the lost reason's sheet focuses its field and closes on Escape. */
+   - the lost reason's sheet focuses its field and closes on Escape;
+   - an autocomplete (select2: the deal's customer) is named by its field's
+     label: select2 names its box by the chosen value, nothing when empty. */
 (function () {
     "use strict";
 
@@ -70,9 +72,35 @@
         });
     }
 
+    function nameAutocomplete(select, name) {
+        const box = select.parentElement.querySelector(".select2-selection[role=combobox]");
+        if (!box || (box.getAttribute("aria-label") === name && !box.hasAttribute("aria-labelledby"))) {
+            return;
+        }
+        box.removeAttribute("aria-labelledby");
+        box.setAttribute("aria-label", name);
+        const shown = box.querySelector(".select2-selection__rendered");
+        if (shown) shown.setAttribute("aria-label", name);
+    }
+
+    function nameAutocompletes() {
+        document.querySelectorAll("select.admin-autocomplete[id]").forEach(function (select) {
+            const label = document.querySelector('label[for="' + select.id + '"]');
+            if (!label) return;
+            const name = label.textContent.replace("*", "").trim();
+            nameAutocomplete(select, name);
+            // select2 may build the box again (jazzmin loads it twice): name it again.
+            new MutationObserver(function () { nameAutocomplete(select, name); }).observe(
+                select.parentElement,
+                { childList: true, subtree: true, attributes: true, attributeFilter: ["aria-labelledby"] }
+            );
+        });
+    }
+
     function ready() {
         focusNewPayment();
         wireSheets();
+        nameAutocompletes();
     }
 
     if (document.readyState === "loading") {
