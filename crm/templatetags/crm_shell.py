@@ -26,13 +26,10 @@ def shell_menu(side_menu, user):
     """jazzmin's side menu split into the business's apps and one "Settings"
     group of the technical pages (None for everyone but the owner)."""
     business = [app for app in side_menu if app["app_label"] not in TECHNICAL_APPS]
-    technical = [
-        model for app in side_menu if app["app_label"] in TECHNICAL_APPS
-        for model in app["models"]
-    ]
+    technical = [app for app in side_menu if app["app_label"] in TECHNICAL_APPS]
     settings_group = None
     if technical and is_owner(user):
-        settings_group = {"name": _("Settings"), "icon": "fas fa-cog", "models": technical}
+        settings_group = {"name": _("Settings"), "icon": "fas fa-cog", "apps": technical}
     return {"apps": business, "settings": settings_group}
 
 
