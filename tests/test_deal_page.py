@@ -131,3 +131,16 @@ def test_a_won_deal_records_a_payment_from_the_record_payment_row(client, make_s
     deal.refresh_from_db()
     assert (deal.amount_paid, deal.payment_status) == (500_000, PaymentStatus.DOWN_PAYMENT)
     assert deal.amount == 1_260_000
+
+
+def test_the_history_page_reads_stages_and_amounts_in_the_users_words(client, make_staff, deal):
+    owner = make_staff("pemilik", OWNER)
+    client = logged_in(client, owner)
+    client.post(move_url(deal), {"stage": "won"})
+    deal.amount = 1_500_000
+    deal.save()
+    html = client.get(reverse("admin:crm_opportunity_history", args=[deal.pk])).content.decode()
+    changes = " ".join(html.split())
+    assert "<strong>Tahap:</strong> Negosiasi &nbsp;&rarr;&nbsp;&nbsp;Menang" in changes
+    assert "Rp 1.260.000 &nbsp;&rarr;&nbsp;&nbsp;Rp 1.500.000" in changes
+    assert "negotiation" not in html

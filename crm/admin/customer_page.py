@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.mixins import STATUS_COLOURS
+from crm.admin.readable_history import ReadableHistoryMixin
 from crm.admin.widgets import readable_phone
 from crm.formatting import format_rupiah
 from crm.models import Message, Opportunity
@@ -23,7 +24,7 @@ KINDS = {
 }
 
 
-class CustomerPageMixin:
+class CustomerPageMixin(ReadableHistoryMixin):
     """Gives the customer admin's change page its head and timeline."""
 
     def render_change_form(self, request, context, add=False, change=False, form_url="",

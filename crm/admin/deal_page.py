@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from crm.admin.payments import RECORD_PAYMENT_PARAM
+from crm.admin.readable_history import ReadableHistoryMixin
 from crm.admin.widgets import readable_phone
 from crm.board import move_opportunity
 from crm.formatting import STAGE_COLOURS, format_rupiah
@@ -58,7 +59,7 @@ class DealMoveForm(forms.Form):
     lost_reason = forms.CharField(label=_("lost reason"), required=False, max_length=200)
 
 
-class DealPageMixin:
+class DealPageMixin(ReadableHistoryMixin):
     """Gives the opportunity admin the move view and the deal page's head."""
 
     def get_urls(self):
