@@ -128,7 +128,9 @@ class ReadOnlyAdminMixin:
 def status_badge(status, label):
     """A WhatsApp message's status as a coloured badge."""
     return format_html(
-        '<span class="badge badge-{}">{}</span>', STATUS_COLOURS.get(status, "secondary"), label
+        # badge-* for jazzmin's Bootstrap 4 styles, bg-* for its Bootstrap 5 ones.
+        '<span class="badge badge-{0} bg-{0}">{1}</span>', STATUS_COLOURS.get(status, "secondary"),
+        label,
     )
 
 
