@@ -6,8 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.mixins import STATUS_COLOURS
-from crm.admin.readable_history import ReadableHistoryMixin
-from crm.admin.widgets import readable_phone
+from crm.admin.widgets import ReadableHistoryMixin, readable_phone
 from crm.formatting import format_rupiah
 from crm.models import Message, Opportunity
 from crm.phones import whatsapp_chat_url

@@ -20,8 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from crm.admin.payments import RECORD_PAYMENT_PARAM
-from crm.admin.readable_history import ReadableHistoryMixin
-from crm.admin.widgets import readable_phone
+from crm.admin.widgets import ReadableHistoryMixin, readable_phone
 from crm.board import move_opportunity
 from crm.formatting import STAGE_COLOURS, format_rupiah
 from crm.models import PaymentStatus, Stage, Status, outstanding

@@ -1,7 +1,8 @@
 """Form inputs made for a phone: amounts in Rupiah typed with a numeric keypad
 and shown with thousands dots (``Rp 1.260.000``), WhatsApp numbers with the
 telephone keypad and shown as people write them (``0812-3456-7890``), and
-owner selects without the edit/add/delete-user icons.
+owner selects without the edit/add/delete-user icons; and the history
+page's changes read the same way (Negosiasi → Menang, not negotiation → won).
 
 What is typed is still read by the model's own rules: the Rupiah field only
 strips the dots and the "Rp" people write; a phone number is normalised by
@@ -11,9 +12,12 @@ import re
 
 from django import forms
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from crm.formatting import format_rupiah
+from crm.models import WhatsAppNumberField
 from crm.phones import format_phone
 
 # "Rp 1.260.000", "1.260.000", "1260000", "Rp1.260.000,00", "1 260 000".
@@ -118,3 +122,30 @@ class PhoneFormFieldsMixin:
             formfield.widget = formfield.widget.widget
         return formfield
 
+
+# --- A history page's changes -------------------------------------------------
+
+EMPTY = "-"
+
+
+class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if value is None or value == "":
+            return EMPTY
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(field, WhatsAppNumberField):
+            return readable_phone(value)
+        if field.name in ("amount", "amount_paid"):
+            return format_rupiah(value)
+        if isinstance(value, bool):
+            return gettext("Yes") if value else gettext("No")
+        return super().prepare_delta_change_value(change, value)
+
+
+class ReadableHistoryMixin:
+    """For a SimpleHistoryAdmin: its history page's changes in readable values."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryContextHelper(self.model, historical_record)
