@@ -6,7 +6,7 @@ from whitenoise) on a free port, logs in as the demo owner, then for the
 dashboard, the customer list, a deal page and the pipeline board:
 
 - runs Lighthouse 12.2.3 (npm, with Debian's Chromium) in its default mobile
-  mode, logged in by passing the session cookie with ``--extra-headers``, and
+  mode, in a Chromium whose profile holds the session cookie (``--port``), and
   reads the performance, accessibility and best-practices scores;
 - opens the page once in a fresh phone-sized Chromium context (empty cache)
   under emulated fast 3G (150 ms round trip, 1.6 Mbps down, 750 kbps up) and a
@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,27 +190,57 @@ def session_cookie(playwright, base_url):
 # --- Lighthouse ---------------------------------------------------------------
 
 
-def run_lighthouse(url, cookie, folder, tries=2):
+@contextmanager
+def logged_in_chromium(playwright, cookie, folder):
+    """A Chromium with the session cookie in its profile, for Lighthouse: yields
+    its DevTools port.
+
+    Lighthouse's --extra-headers Cookie is dropped by Chromium as soon as the
+    page sets a cookie of its own (the CSRF cookie, on every admin page): the
+    page's scripts (/admin/jsi18n/) were then fetched logged out. So the
+    cookie goes into the browser itself, and Lighthouse drives that browser
+    (--port), as its documentation advises for pages behind a login; it
+    keeps cookies between runs.
+    """
+    port = free_port()
+    chromium = subprocess.Popen(
+        [CHROMIUM, *CHROME_FLAGS.split(), f"--remote-debugging-port={port}",
+         f"--user-data-dir={Path(folder) / 'lighthouse-profile'}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/json/version")
+        browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+        browser.contexts[0].add_cookies([{
+            "name": cookie["name"], "value": cookie["value"],
+            "domain": "127.0.0.1", "path": "/",
+        }])
+        yield port
+    finally:
+        chromium.terminate()
+        chromium.wait(timeout=10)
+
+
+def run_lighthouse(url, port, folder, tries=2):
     """{category: score 0-100} or {"error": why}; tried again after a runtime
     error (Lighthouse's trace sometimes misses the page load on a busy machine)."""
     for _try in range(tries):
-        scores = _run_lighthouse(url, cookie, folder)
+        scores = _run_lighthouse(url, port, folder)
         if "error" not in scores:
             break
     return scores
 
 
-def _run_lighthouse(url, cookie, folder):
+def _run_lighthouse(url, port, folder):
     cli = lighthouse_cli()
     if cli is None:
         return {"error": f"Lighthouse is not installed in {LIGHTHOUSE_DIR}"}
     output = Path(folder) / f"lighthouse-{secrets.token_hex(4)}.json"
-    headers = json.dumps({"Cookie": f"{cookie['name']}={cookie['value']}"})
     command = [
         "node", str(cli), url,
         "--output=json", f"--output-path={output}", "--quiet",
         "--only-categories=performance,accessibility,best-practices",
-        f"--chrome-flags={CHROME_FLAGS}", f"--extra-headers={headers}",
+        f"--port={port}",
     ]
     env = {**os.environ, "CHROME_PATH": CHROMIUM}
     try:
@@ -412,15 +443,16 @@ def main(argv=None):
         try:
             wait_until_up(base_url + "/admin/login/")
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+            lighthouse = {}
             with sync_playwright() as playwright:
                 cookie = session_cookie(playwright, base_url)
                 network = {} if options.skip_3g else measure_3g(
                     playwright, base_url, pages, cookie, options.runs)
-            lighthouse = {}
-            if not options.skip_lighthouse:
-                for name, path in pages.items():
-                    print(f"Lighthouse: {path}", flush=True)
-                    lighthouse[name] = run_lighthouse(base_url + path, cookie, folder)
+                if not options.skip_lighthouse:
+                    with logged_in_chromium(playwright, cookie, folder) as port:
+                        for name, path in pages.items():
+                            print(f"Lighthouse: {path}", flush=True)
+                            lighthouse[name] = run_lighthouse(base_url + path, port, folder)
         finally:
             server.terminate()
             server.wait(timeout=10)
