@@ -302,7 +302,7 @@ def test_switching_between_indonesian_and_english(ui, owner):
     ui.log_in(owner)
 
     def choose_language(name):
-        page.locator('a[title="Choose language"]').click()
+        page.locator("#crm-language-toggle").click()
         ui.click_and_load(page.locator("#jazzy-languagemenu").get_by_role("button", name=name))
 
     assert page.locator("html").get_attribute("lang") == "id"
