@@ -10,9 +10,12 @@ from import_export import resources
 from import_export.admin import ImportExportModelAdmin
 
 from crm.models import Customer
+from crm.shell_views import manifest
+from crm.sites import CrmAdminSite
 
-# Named "admin" so the theme's links resolve; it replaces the real site in this urlconf.
-site = admin.AdminSite(name="admin")
+# Our admin site class, named "admin" so the base template's links (the one
+# search box among them) resolve; it replaces the real site in this urlconf.
+site = CrmAdminSite(name="admin")
 
 
 class CustomerResource(resources.ModelResource):
@@ -30,4 +33,5 @@ class CustomerImportExportAdmin(ImportExportModelAdmin):
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", site.urls),
+    path("manifest.webmanifest", manifest, name="manifest"),
 ]
