@@ -167,7 +167,7 @@ def test_the_dashboard_shows_receivables_of_a_hand_built_set(admin_client, make_
         assert (orders["outstanding"], orders["in_progress"], orders["overdue"]) == expected
     assert rollups.differences() == []
     html = admin_client.get(reverse("admin:index")).content.decode()
-    assert 'data-figure="outstanding">Rp 2.600.000</div>' in html
+    assert 'data-figure="outstanding">Rp 2.600.000</span>' in html
     # The overdue figure links to exactly the late order.
     listed = admin_client.get(OPPORTUNITIES, {
         "status__exact": "won", "payment_status__in": "unpaid,down_payment",
