@@ -133,7 +133,7 @@ def test_adding_a_customer_then_finding_them_by_part_of_the_number(ui, owner, ma
     assert table_rows(page).count() == 1
     row = table_rows(page).first
     assert "Bu Sum" in row.inner_text()
-    assert row.get_by_role("link", name="+62 812-3456-7890").is_visible()
+    assert row.get_by_role("link", name="+62 812-3456-7890", exact=True).is_visible()
 
 
 # --- Import ------------------------------------------------------------------

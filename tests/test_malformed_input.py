@@ -216,6 +216,6 @@ def test_an_action_on_a_selection_that_is_no_id_changes_nothing_and_says_so(
     })
     assert response.status_code == 302
     listed = browser.get(response["Location"])
-    assert "Objek harus dipilih sebelum dimanipulasi. Tidak ada objek yang berubah." in page_text(
+    assert "Pilih baris dulu untuk menjalankan aksi. Tidak ada yang diubah." in page_text(
         listed)
     assert Customer.objects.count() == 1
