@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from crm.formatting import STAGE_COLOURS
-from crm.models import Stage, Status
+from crm.models import CreatedDay, Stage, Status
 
 # Newest cards shown per column; the rest are one "show more" link away.
 CARDS_PER_COLUMN = 20
@@ -56,18 +56,20 @@ class Column:
         )
 
 
-def board_columns(opportunities, per_column=None, now=None):
+def board_columns(opportunities, per_column=None, now=None, totals=None):
     """A column per stage with its newest ``per_column`` (CARDS_PER_COLUMN) cards.
 
     Each column reads the newest rows of its stage from the (stage,
     stage_changed_at) index; then one query each for the cards' customers
-    and owners; the columns' counts and totals in one GROUP BY query.
+    and owners; the columns' counts and totals in one GROUP BY query, unless
+    ``totals`` (column_totals' shape) come from the rollups.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     per_column = per_column or CARDS_PER_COLUMN
     rows_by_stage = _newest_rows_per_stage(opportunities, per_column + 1)
-    totals = column_totals(opportunities)
+    if totals is None:
+        totals = column_totals(opportunities)
     columns, shown = [], []
     for stage, label in Stage.choices:
         rows = rows_by_stage.get(stage, [])
@@ -97,6 +99,18 @@ def column_totals(opportunities):
         .annotate(count=Count("pk"), total=Sum("amount", default=0))
     )
     return {row["stage"]: (row["count"], row["total"] or 0) for row in rows}
+
+
+def rollup_column_totals(owner_id=None):
+    """column_totals of every opportunity (or ``owner_id``'s) from the daily
+    rollups, which count each deal once under its current stage: a few
+    thousand rows. The GROUP BY over the deals themselves read all 3,000,000
+    on the benchmark data (50 s for the board)."""
+    rows = CreatedDay.objects.all()
+    if owner_id is not None:
+        rows = rows.filter(owner_key=owner_id)
+    rows = rows.order_by().values("stage").annotate(count=Sum("count"), total=Sum("amount"))
+    return {row["stage"]: (row["count"] or 0, row["total"] or 0) for row in rows}
 
 
 def _overdue(opportunity, today):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from crm.board import board_columns, move_opportunity
+from crm.board import board_columns, move_opportunity, rollup_column_totals
 from crm.largelists.search import search_opportunities
 from crm.models import Stage
 from crm.roles import sees_all_records
@@ -45,20 +45,36 @@ class BoardAdminMixin:
             raise PermissionDenied
         filters = BoardFilterForm(request.GET, user=request.user)
         opportunities = self.get_queryset(request)
+        owner, term = None, ""
         if filters.is_valid():
-            if filters.cleaned_data.get("owner"):
-                opportunities = opportunities.filter(owner=filters.cleaned_data["owner"])
-            opportunities = search_opportunities(opportunities, filters.cleaned_data["q"])
+            owner, term = filters.cleaned_data.get("owner"), filters.cleaned_data["q"]
+            if owner:
+                opportunities = opportunities.filter(owner=owner)
+            opportunities = search_opportunities(opportunities, term)
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Pipeline board"),
             "opts": self.model._meta,
-            "columns": board_columns(opportunities),
+            "columns": board_columns(
+                opportunities, totals=self._rollup_totals(request.user, owner, term)
+            ),
             "filters": filters,
             "can_move": self.has_change_permission(request),
             "changelist_url": reverse("admin:crm_opportunity_changelist"),
         }
         return TemplateResponse(request, "admin/crm/opportunity/board.html", context)
+
+    @staticmethod
+    def _rollup_totals(user, owner, term):
+        """The columns' totals from the rollups where they count the same deals
+        as the board (everyone's, or one owner's); None: count the board's own."""
+        if term.strip():
+            return None
+        if sees_all_records(user):
+            return rollup_column_totals(owner.pk if owner else None)
+        if owner is None or owner == user:  # her board is her own deals
+            return rollup_column_totals(user.pk)
+        return None
 
     def board_move_view(self, request):
         form = BoardMoveForm(request.POST)
